@@ -1,0 +1,3 @@
+//! Share codecs: the text forms in which officers hold their shares.
+
+pub mod slip39;

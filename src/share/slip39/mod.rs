@@ -1,0 +1,1 @@
+//! SLIP-0039 word shares.
