@@ -1,0 +1,472 @@
+//! Shamir secret sharing over GF(2^8) ([`crate::gf256`]), byte by byte.
+//!
+//! A secret of `len` bytes is split with one random polynomial of degree `threshold − 1`
+//! per byte, its constant term the secret byte; share `x` holds every polynomial's value
+//! at `x`. Any `threshold` shares give the secret back by Lagrange interpolation at 0;
+//! fewer reveal nothing, because the coefficients are uniform over all 256 values (not
+//! 1..=255, the mistake behind RUSTSEC-2024-0398) and independent across bytes.
+//!
+//! # What is public
+//!
+//! The x coordinates, the threshold, the share count and the lengths are public: they
+//! pick branches and sizes. The secret, the coefficients and every y byte are secret and
+//! only ever meet the field through [`gf256::mul_add_slice`] with a public constant (a
+//! power of x or a Lagrange coefficient), which is constant time.
+//!
+//! ```
+//! use svault::shamir::{combine, split};
+//!
+//! let secret = b"correct horse battery staple";
+//! let shares = split(secret, 3, 5)?;
+//! // Any three of the five shares give the secret back.
+//! let back = combine(&shares[1..4])?;
+//! assert_eq!(&back[..], secret);
+//! # Ok::<(), svault::shamir::Error>(())
+//! ```
+
+use core::fmt;
+
+use chacha20::ChaCha20;
+use chacha20::cipher::{KeyIvInit, StreamCipher};
+use rand::rngs::OsRng;
+use rand::{CryptoRng, RngCore};
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::gf256;
+
+/// Secret bytes are processed in chunks of this many, so that the coefficients and the
+/// rows being written stay in the first-level cache.
+const CHUNK: usize = 4096;
+
+/// One point of every byte's polynomial: the public coordinate `x` and the secret
+/// values `y`, one per secret byte. The values are wiped when the share is dropped and
+/// never printed.
+pub struct Share {
+    x: u8,
+    y: Zeroizing<Vec<u8>>,
+}
+
+impl Share {
+    /// A share at `x` holding the values `y` (taken over, and wiped on drop).
+    pub fn new(x: u8, y: Vec<u8>) -> Share {
+        Share {
+            x,
+            y: Zeroizing::new(y),
+        }
+    }
+
+    /// The public x coordinate.
+    pub fn x(&self) -> u8 {
+        self.x
+    }
+
+    /// The secret values, one per byte of the shared secret.
+    pub fn y(&self) -> &[u8] {
+        &self.y
+    }
+}
+
+impl fmt::Debug for Share {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Share")
+            .field("x", &self.x)
+            .field("y", &format_args!("<{} secret bytes>", self.y.len()))
+            .finish()
+    }
+}
+
+/// Why a Shamir operation was refused. Nothing here carries secret data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No shares were given.
+    #[error("no shares were given")]
+    NoShares,
+    /// Two shares have the same x coordinate.
+    #[error(
+        "two shares have x = {x}; each share must be given once (a share entered twice, or shares from different splits)"
+    )]
+    DuplicateX {
+        /// The repeated coordinate.
+        x: u8,
+    },
+    /// A share lies at the point being evaluated; combining it would just return its
+    /// own bytes (a share at x = 0 would *be* the secret), so it is refused.
+    #[error("a share lies at x = {x}, the point being computed; such a share is refused")]
+    ShareAtEvaluationPoint {
+        /// The share's (and the evaluation point's) coordinate.
+        x: u8,
+    },
+    /// A share's length differs from the first share's.
+    #[error(
+        "the share at x = {x} holds {len} bytes but the first share holds {expected}; shares of different secrets cannot be combined"
+    )]
+    UnequalLengths {
+        /// The coordinate of the odd share.
+        x: u8,
+        /// Its length.
+        len: usize,
+        /// The first share's length.
+        expected: usize,
+    },
+    /// The secret (or every share) is empty.
+    #[error("the secret is empty: there is nothing to share")]
+    EmptySecret,
+    /// The threshold is 0 or larger than the share count.
+    #[error(
+        "threshold {threshold} is out of range: it must be at least 1 and at most the share count {count}"
+    )]
+    ThresholdOutOfRange {
+        /// The threshold asked for.
+        threshold: u8,
+        /// The share count asked for (or given).
+        count: usize,
+    },
+    /// The share count is 0 (255 is the most a byte coordinate allows).
+    #[error("share count {count} is out of range: it must be between 1 and 255")]
+    CountOutOfRange {
+        /// The count asked for.
+        count: u8,
+    },
+}
+
+/// Split `secret` into `count` shares at x = 1..=count, any `threshold` of which
+/// recombine it, drawing the coefficients from the operating system's CSPRNG.
+///
+/// The OS generator supplies a fresh 256-bit ChaCha20 key for each call, and the
+/// coefficients are that key's keystream (one system call however long the secret);
+/// the key is wiped when the call returns.
+///
+/// `threshold` 1 is allowed: every share is then the secret itself.
+///
+/// # Errors
+///
+/// [`Error::EmptySecret`], [`Error::CountOutOfRange`] (count 0),
+/// [`Error::ThresholdOutOfRange`] (threshold 0 or above count).
+pub fn split(secret: &[u8], threshold: u8, count: u8) -> Result<Vec<Share>, Error> {
+    split_with_rng(secret, threshold, count, &mut CoefficientStream::from_os())
+}
+
+/// [`split`] with coefficients from `rng`, which must be a cryptographic generator
+/// (tests pass a seeded one).
+///
+/// The coefficients are drawn `CHUNK` (4096) secret bytes at a time: for each chunk,
+/// first the degree-1 coefficient of every byte in the chunk, then degree 2, and so on
+/// (`vectors/shamir.txt` pins this order).
+///
+/// # Errors
+///
+/// As [`split`].
+///
+/// # Security
+///
+/// `secret` and the generator's output are secret; `threshold`, `count` and the
+/// secret's length are public.
+pub fn split_with_rng<R: RngCore + CryptoRng + ?Sized>(
+    secret: &[u8],
+    threshold: u8,
+    count: u8,
+    rng: &mut R,
+) -> Result<Vec<Share>, Error> {
+    if secret.is_empty() {
+        return Err(Error::EmptySecret);
+    }
+    if count == 0 {
+        return Err(Error::CountOutOfRange { count });
+    }
+    if threshold == 0 || threshold > count {
+        return Err(Error::ThresholdOutOfRange {
+            threshold,
+            count: usize::from(count),
+        });
+    }
+    let degree = usize::from(threshold) - 1;
+    let mut shares: Vec<Share> = (1..=count)
+        .map(|x| Share::new(x, vec![0u8; secret.len()]))
+        .collect();
+    let mut coefficients = Zeroizing::new(vec![0u8; degree * CHUNK.min(secret.len())]);
+    for (chunk_index, secret_chunk) in secret.chunks(CHUNK).enumerate() {
+        let width = secret_chunk.len();
+        let start = chunk_index * CHUNK;
+        let coefficients = &mut coefficients[..degree * width];
+        rng.fill_bytes(coefficients);
+        for share in &mut shares {
+            let row = &mut share.y[start..start + width];
+            row.copy_from_slice(secret_chunk);
+            let mut power = 1u8;
+            for coefficient in coefficients.chunks_exact(width) {
+                power = gf256::mul(power, share.x);
+                gf256::mul_add_slice(row, coefficient, power);
+            }
+        }
+    }
+    Ok(shares)
+}
+
+/// The secret: the polynomials' value at x = 0, from exactly the shares given.
+///
+/// Give at least the threshold number of shares: with fewer, interpolation still
+/// yields *a* value, but not the secret (nothing in the shares says how many are
+/// needed; the share codecs and the vault header carry the threshold).
+///
+/// # Errors
+///
+/// [`Error::NoShares`], [`Error::DuplicateX`], [`Error::UnequalLengths`],
+/// [`Error::EmptySecret`], and [`Error::ShareAtEvaluationPoint`] for a share at x = 0.
+pub fn combine(shares: &[Share]) -> Result<Zeroizing<Vec<u8>>, Error> {
+    interpolate(shares, 0)
+}
+
+/// The polynomials' value at `at`, through exactly the shares given: x = 0 is the
+/// secret; SLIP-0039 keeps its secret at 255 and a digest at 254; a new officer's
+/// share is the value at a new x.
+///
+/// # Errors
+///
+/// [`Error::NoShares`], [`Error::DuplicateX`], [`Error::UnequalLengths`],
+/// [`Error::EmptySecret`], and [`Error::ShareAtEvaluationPoint`] when a share lies at
+/// `at` (its bytes would be returned as they are).
+///
+/// # Security
+///
+/// The y bytes are secret; the x coordinates and `at` are public.
+pub fn interpolate(shares: &[Share], at: u8) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let len = validate(shares)?;
+    if let Some(share) = shares.iter().find(|share| share.x == at) {
+        return Err(Error::ShareAtEvaluationPoint { x: share.x });
+    }
+    let xs: Vec<u8> = shares.iter().map(Share::x).collect();
+    let weights = lagrange_at(&xs, at);
+    let mut out = Zeroizing::new(vec![0u8; len]);
+    for start in (0..len).step_by(CHUNK) {
+        let end = (start + CHUNK).min(len);
+        for (share, &weight) in shares.iter().zip(&weights) {
+            gf256::mul_add_slice(&mut out[start..end], &share.y[start..end], weight);
+        }
+    }
+    Ok(out)
+}
+
+/// What [`check_consistency`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Consistency {
+    /// Every share lies on one polynomial of degree below the threshold: every
+    /// threshold-sized subset reconstructs the same secret. (With exactly `threshold`
+    /// shares this holds trivially and proves nothing about any of them.)
+    Consistent,
+    /// `agreeing` shares (at least threshold + 1) lie on one polynomial and the shares
+    /// at these x coordinates do not.
+    Deviating {
+        /// The x coordinates of the shares off the polynomial, in input order.
+        deviants: Vec<u8>,
+        /// How many shares lie on it.
+        agreeing: usize,
+        /// True when `agreeing ≥ (n + threshold) / 2`: then no other polynomial can be
+        /// shared by as many, and the deviants are certainly the wrong ones. When
+        /// false, the deviants are the likely culprits (accidental damage essentially
+        /// never makes a share agree with others), but a deliberately crafted set
+        /// could hide another consistent group of equal size.
+        unique: bool,
+    },
+    /// Some share is off, but no threshold + 1 of the shares were found on one
+    /// polynomial, so the culprit cannot be named (e.g. 3 shares at threshold 2 with
+    /// one wrong: every pair fits a line). Add shares, or test each against the
+    /// vault's commitments.
+    Undetermined,
+}
+
+/// Proves that all `shares` lie on one polynomial of degree `threshold − 1` —
+/// equivalently, that every `threshold`-subset reconstructs the same secret — without
+/// enumerating subsets: the polynomial through `threshold` of them is evaluated at every
+/// other share's x and compared, O(n·t·len).
+///
+/// When some share is off, further base sets are tried (disjoint windows of the input,
+/// then the input with one share left out) until one is shared by at least
+/// `threshold + 1` shares; the rest are named as deviants. Under accidental damage the
+/// first or second base decides. See [`Consistency`] for what can be concluded.
+///
+/// # Errors
+///
+/// The checks of [`interpolate`], plus [`Error::ThresholdOutOfRange`] when `threshold`
+/// is 0 or more shares are needed than given.
+///
+/// # Security
+///
+/// The y bytes are secret; the result, which shares agree, is public by design. Each
+/// comparison is constant time and only its one-bit outcome is revealed.
+pub fn check_consistency(shares: &[Share], threshold: u8) -> Result<Consistency, Error> {
+    let len = validate(shares)?;
+    let t = usize::from(threshold);
+    let n = shares.len();
+    if t == 0 || t > n {
+        return Err(Error::ThresholdOutOfRange {
+            threshold,
+            count: n,
+        });
+    }
+    if n == t {
+        return Ok(Consistency::Consistent);
+    }
+    let mut bases: Vec<Vec<usize>> = (0..n / t).map(|w| (w * t..(w + 1) * t).collect()).collect();
+    if n % t != 0 {
+        bases.push((n - t..n).collect());
+    }
+    let mut scratch = Zeroizing::new(vec![0u8; len]);
+    for base in bases
+        .iter()
+        .cloned()
+        .chain((0..n).map(|skip| (0..n).filter(|&i| i != skip).take(t).collect()))
+    {
+        let agrees = agreement(shares, &base, &mut scratch);
+        let agreeing = agrees.iter().filter(|&&a| a).count();
+        if agreeing == n {
+            return Ok(Consistency::Consistent);
+        }
+        if agreeing > t {
+            let deviants = shares
+                .iter()
+                .zip(&agrees)
+                .filter(|(_, a)| !**a)
+                .map(|(s, _)| s.x)
+                .collect();
+            return Ok(Consistency::Deviating {
+                deviants,
+                agreeing,
+                unique: 2 * agreeing >= n + t,
+            });
+        }
+    }
+    Ok(Consistency::Undetermined)
+}
+
+/// For each share, whether it lies on the polynomial through the shares at `base`
+/// (base members trivially do). Barycentric Lagrange: the base weights are computed
+/// once, then each other share costs O(t) coefficients and t row operations.
+fn agreement(shares: &[Share], base: &[usize], scratch: &mut [u8]) -> Vec<bool> {
+    let base_xs: Vec<u8> = base.iter().map(|&i| shares[i].x).collect();
+    // w_b = 1 / Π_{m≠b} (x_b − x_m)
+    let weights: Vec<u8> = base_xs
+        .iter()
+        .enumerate()
+        .map(|(b, &xb)| {
+            let denominator = base_xs
+                .iter()
+                .enumerate()
+                .filter(|&(m, _)| m != b)
+                .fold(1u8, |acc, (_, &xm)| gf256::mul(acc, xb ^ xm));
+            gf256::inv(denominator)
+        })
+        .collect();
+    shares
+        .iter()
+        .enumerate()
+        .map(|(i, share)| {
+            if base.contains(&i) {
+                return true;
+            }
+            // ℓ_b(a) = w_b · Π_m (a − x_m) / (a − x_b); a differs from every base x.
+            let a = share.x;
+            let full = base_xs.iter().fold(1u8, |acc, &xm| gf256::mul(acc, a ^ xm));
+            scratch.zeroize();
+            for (&b, (&xb, &w)) in base.iter().zip(base_xs.iter().zip(&weights)) {
+                let coefficient = gf256::mul(gf256::mul(w, full), gf256::inv(a ^ xb));
+                gf256::mul_add_slice(scratch, &shares[b].y, coefficient);
+            }
+            // Only this one bit leaves constant-time code: it is the function's output.
+            bool::from(scratch.ct_eq(&share.y[..]))
+        })
+        .collect()
+}
+
+/// Checks the public shape of a share set: non-empty, distinct x, equal non-zero
+/// lengths. Returns the length.
+fn validate(shares: &[Share]) -> Result<usize, Error> {
+    let first = shares.first().ok_or(Error::NoShares)?;
+    let len = first.y.len();
+    if len == 0 {
+        return Err(Error::EmptySecret);
+    }
+    let mut seen = [false; 256];
+    for share in shares {
+        if share.y.len() != len {
+            return Err(Error::UnequalLengths {
+                x: share.x,
+                len: share.y.len(),
+                expected: len,
+            });
+        }
+        let slot = &mut seen[usize::from(share.x)];
+        if *slot {
+            return Err(Error::DuplicateX { x: share.x });
+        }
+        *slot = true;
+    }
+    Ok(len)
+}
+
+/// Lagrange basis values at `at` for the distinct public coordinates `xs` (none equal
+/// to `at`): ℓ_j(at) = Π_{m≠j} (at − x_m) / (x_j − x_m).
+fn lagrange_at(xs: &[u8], at: u8) -> Vec<u8> {
+    xs.iter()
+        .enumerate()
+        .map(|(j, &xj)| {
+            let (numerator, denominator) = xs
+                .iter()
+                .enumerate()
+                .filter(|&(m, _)| m != j)
+                .fold((1u8, 1u8), |(num, den), (_, &xm)| {
+                    (gf256::mul(num, at ^ xm), gf256::mul(den, xj ^ xm))
+                });
+            gf256::div(numerator, denominator)
+        })
+        .collect()
+}
+
+/// The coefficient source behind [`split`]: ChaCha20 keyed by 32 bytes (and a 12-byte
+/// nonce) from the OS generator. The cipher state is wiped on drop.
+struct CoefficientStream {
+    cipher: ChaCha20,
+}
+
+impl CoefficientStream {
+    fn from_os() -> Self {
+        let mut seed = Zeroizing::new([0u8; 44]);
+        OsRng.fill_bytes(&mut seed[..]);
+        let (key, nonce) = seed.split_at(32);
+        CoefficientStream {
+            cipher: ChaCha20::new(key.into(), nonce.into()),
+        }
+    }
+}
+
+impl RngCore for CoefficientStream {
+    fn next_u32(&mut self) -> u32 {
+        let mut bytes = [0u8; 4];
+        self.fill_bytes(&mut bytes);
+        u32::from_le_bytes(bytes)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let mut bytes = [0u8; 8];
+        self.fill_bytes(&mut bytes);
+        u64::from_le_bytes(bytes)
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        dest.fill(0);
+        // A ChaCha20 stream holds 256 GiB per nonce, far beyond any secret split here.
+        // Should it ever run out, zeros must not become coefficients: ask the OS.
+        if self.cipher.try_apply_keystream(dest).is_err() {
+            OsRng.fill_bytes(dest);
+        }
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+impl CryptoRng for CoefficientStream {}
