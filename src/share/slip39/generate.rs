@@ -91,7 +91,20 @@ pub fn generate_with_rng<R: RngCore + CryptoRng + ?Sized>(
         iteration_exponent: options.iteration_exponent,
     };
     let ems = cipher::encrypt(secret.as_bytes(), passphrase.as_bytes(), params);
-    let group_shares = sss::split_secret(group_threshold, group_count, &ems, rng)
+    split_ems(&ems, params, group_threshold, group_count, groups, rng)
+}
+
+/// Steps 5 to 7 of `GenerateShares`: the two-level split of the encrypted master
+/// secret into shares carrying `params`. The layout has been checked.
+pub(crate) fn split_ems<R: RngCore + CryptoRng + ?Sized>(
+    ems: &[u8],
+    params: Params,
+    group_threshold: u8,
+    group_count: u8,
+    groups: &[GroupSpec],
+    rng: &mut R,
+) -> Result<Vec<Vec<Slip39Share>>, GenerateError> {
+    let group_shares = sss::split_secret(group_threshold, group_count, ems, rng)
         .map_err(|_| GenerateError::Internal)?;
 
     let mut out = Vec::with_capacity(groups.len());
@@ -107,9 +120,9 @@ pub fn generate_with_rng<R: RngCore + CryptoRng + ?Sized>(
             .into_iter()
             .map(|m| {
                 let fields = Fields {
-                    identifier,
-                    extendable: options.extendable,
-                    iteration_exponent: options.iteration_exponent,
+                    identifier: params.identifier,
+                    extendable: params.extendable,
+                    iteration_exponent: params.iteration_exponent,
                     group_index: group_share.x(),
                     group_threshold,
                     group_count,

@@ -174,6 +174,16 @@ pub fn recover(
     shares: &[Slip39Share],
     passphrase: &Passphrase,
 ) -> Result<MasterSecret, RecoverError> {
+    let (ems, params) = recover_ems(shares)?;
+    let secret = cipher::decrypt(&ems, passphrase.as_bytes(), params);
+    Ok(MasterSecret::from_recovered(secret))
+}
+
+/// Steps 1 to 3 of "Combining the shares": the checks, then the encrypted master
+/// secret and the parameters of its encryption.
+pub(crate) fn recover_ems(
+    shares: &[Slip39Share],
+) -> Result<(Zeroizing<Vec<u8>>, Params), RecoverError> {
     let groups = check_set(shares)?;
     let first = shares.first().ok_or(RecoverError::NoShares)?;
 
@@ -193,18 +203,16 @@ pub fn recover(
         })?;
         group_values.push(Share::new(g.index, value.to_vec()));
     }
-    let ems: Zeroizing<Vec<u8>> = sss::recover_secret(first.group_threshold(), &group_values)
-        .map_err(|e| match e {
-            RecoverFailure::Digest => RecoverError::DigestMismatch { group: None },
-            RecoverFailure::Core => RecoverError::Internal,
-        })?;
+    let ems = sss::recover_secret(first.group_threshold(), &group_values).map_err(|e| match e {
+        RecoverFailure::Digest => RecoverError::DigestMismatch { group: None },
+        RecoverFailure::Core => RecoverError::Internal,
+    })?;
     let params = Params {
         identifier: first.identifier(),
         extendable: first.extendable(),
         iteration_exponent: first.iteration_exponent(),
     };
-    let secret = cipher::decrypt(&ems, passphrase.as_bytes(), params);
-    Ok(MasterSecret::from_recovered(secret))
+    Ok((ems, params))
 }
 
 /// Parses each text with [`parse`] and combines the shares with [`recover`].
@@ -248,4 +256,113 @@ pub fn parse_all<S: AsRef<str>>(texts: &[S]) -> Result<Vec<Slip39Share>, Recover
 /// The same set errors as [`recover`] (all but the digest check).
 pub fn check_complete(shares: &[Slip39Share]) -> Result<(), RecoverError> {
     check_set(shares).map(|_| ())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    use super::*;
+    use crate::share::slip39::generate::{GroupSpec, split_ems};
+
+    /// Every (threshold, count) pair with count <= 4 that SLIP-0039 allows.
+    const PAIRS: [(u8, u8); 7] = [(1, 1), (2, 2), (2, 3), (2, 4), (3, 3), (3, 4), (4, 4)];
+
+    /// Every group layout with up to 4 groups, every group threshold, every member
+    /// pair in each group: split the encrypted secret, write every chosen share as
+    /// words, parse it back, and recover from a different subset for each layout. The
+    /// passphrase layer is skipped here (it is tested on its own and, end to end, in
+    /// tests/slip39_roundtrip.rs), so the whole space runs quickly.
+    #[test]
+    fn every_small_shape_round_trips() {
+        let mut rng = ChaCha20Rng::seed_from_u64(0x5139);
+        let params = Params {
+            identifier: 0x2bcd,
+            extendable: true,
+            iteration_exponent: 0,
+        };
+        let mut shapes = 0usize;
+        for group_count in 1..=4usize {
+            let combos = PAIRS.len().pow(group_count as u32);
+            for combo in 0..combos {
+                let groups: Vec<GroupSpec> = (0..group_count)
+                    .map(|g| {
+                        let (t, n) = PAIRS[combo / PAIRS.len().pow(g as u32) % PAIRS.len()];
+                        GroupSpec::new(t, n)
+                    })
+                    .collect();
+                for gt in 1..=group_count as u8 {
+                    let len = if shapes % 2 == 0 { 16 } else { 32 };
+                    let ems: Vec<u8> = (0..len)
+                        .map(|i| (i as u8).wrapping_mul(29) ^ (shapes as u8))
+                        .collect();
+                    let split =
+                        split_ems(&ems, params, gt, group_count as u8, &groups, &mut rng).unwrap();
+                    // Pick gt groups and, in each, threshold members, rotating with the
+                    // shape number so that different subsets are exercised.
+                    let mut chosen = Vec::new();
+                    for k in 0..usize::from(gt) {
+                        let g = (k + shapes) % group_count;
+                        let spec = groups[g];
+                        let members = &split[g];
+                        assert_eq!(members.len(), usize::from(spec.member_count));
+                        for m in 0..usize::from(spec.member_threshold) {
+                            let share = &members[(m + shapes) % members.len()];
+                            chosen.push(parse(&share.to_words()).unwrap());
+                        }
+                    }
+                    let (back, got) = recover_ems(&chosen).unwrap();
+                    assert_eq!(&back[..], &ems[..], "groups {groups:?} gt {gt}");
+                    assert_eq!(got.identifier, params.identifier);
+                    // One share fewer is always refused.
+                    chosen.pop();
+                    assert!(matches!(
+                        check_set(&chosen),
+                        Err(RecoverError::TooFewMembers { .. }
+                            | RecoverError::TooFewGroups { .. }
+                            | RecoverError::NoShares)
+                    ));
+                    shapes += 1;
+                }
+            }
+        }
+        assert_eq!(shapes, 7 + 2 * 49 + 3 * 343 + 4 * 2401);
+    }
+
+    /// Every threshold-sized subset of a 3-of-5 group, with each other group.
+    #[test]
+    fn every_subset_recovers() {
+        let mut rng = ChaCha20Rng::seed_from_u64(7);
+        let params = Params {
+            identifier: 1,
+            extendable: false,
+            iteration_exponent: 0,
+        };
+        let groups = [
+            GroupSpec::new(3, 5),
+            GroupSpec::new(1, 1),
+            GroupSpec::new(2, 3),
+        ];
+        let ems = [0xa5u8; 20];
+        let split = split_ems(&ems, params, 2, 3, &groups, &mut rng).unwrap();
+        for a in 0..5 {
+            for b in a + 1..5 {
+                for c in b + 1..5 {
+                    for other in [1usize, 2] {
+                        let mut chosen: Vec<Slip39Share> = [a, b, c]
+                            .iter()
+                            .map(|&i| parse(&split[0][i].to_words()).unwrap())
+                            .collect();
+                        for m in 0..usize::from(groups[other].member_threshold) {
+                            chosen.push(parse(&split[other][m].to_words()).unwrap());
+                        }
+                        chosen.reverse();
+                        assert_eq!(&recover_ems(&chosen).unwrap().0[..], &ems[..]);
+                    }
+                }
+            }
+        }
+    }
 }

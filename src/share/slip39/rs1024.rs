@@ -96,11 +96,12 @@ pub(crate) fn create(cs: Customization, data: &[u16]) -> [u16; CHECKSUM_WORDS] {
 /// instead of the current word, makes the checksum valid under `cs`.
 ///
 /// The register is linear over GF(2): changing the word at position `i` by XOR with
-/// `d` changes the final register by `stepⁿ(d)` for the `n = len - 1 - i` steps that
-/// follow it, a map that is one-to-one (each step is invertible). So for each position
-/// at most one `d` repairs the checksum, and it is found by walking the 1024 values of
-/// `d` once per position in Gray-code order, one XOR per value, instead of recomputing
-/// the whole checksum for each of the `len × 1024` candidate shares.
+/// `d` changes the final register by `Mₙ(d) = stepⁿ(d)` for the `n = len - 1 - i` zero
+/// steps that follow it. Each step is invertible, so `Mₙ` is one-to-one and at most one
+/// `d` per position repairs the checksum. It is found by solving `Mₙ(d) = residue`, a
+/// 30×10 linear system over GF(2), by elimination on the images of the ten bits of
+/// `d` — a few hundred operations per position instead of recomputing the checksum for
+/// each of the 1024 candidate words.
 ///
 /// Returns `(position, value)` pairs, in order of position; `value` equals the current
 /// word exactly when the checksum is already valid.
@@ -111,20 +112,8 @@ pub(crate) fn repairs(cs: Customization, words: &[u16]) -> Vec<(usize, u16)> {
     // the current position; starts at the last word (no steps follow it).
     let mut images: [u32; 10] = std::array::from_fn(|b| 1u32 << b);
     for (pos, &current) in words.iter().enumerate().rev() {
-        let mut acc = 0u32;
-        let mut gray_prev = 0u16;
-        for n in 0u16..1024 {
-            let gray = n ^ (n >> 1);
-            let changed = gray ^ gray_prev;
-            if changed != 0 {
-                let bit = changed.trailing_zeros() as usize;
-                acc ^= images.get(bit).copied().unwrap_or(0);
-            }
-            gray_prev = gray;
-            if acc == target {
-                found.push((pos, current ^ gray));
-                break;
-            }
+        if let Some(d) = solve(&images, target) {
+            found.push((pos, current ^ d));
         }
         for image in &mut images {
             *image = step(*image, 0);
@@ -132,6 +121,39 @@ pub(crate) fn repairs(cs: Customization, words: &[u16]) -> Vec<(usize, u16)> {
     }
     found.reverse();
     found
+}
+
+/// The `d` (10 bits) with `XOR of images[b] for each set bit b of d == target`, if
+/// any, by Gaussian elimination over GF(2).
+fn solve(images: &[u32; 10], target: u32) -> Option<u16> {
+    // Rows in echelon form: (vector, which bits of d make it up, pivot bit). Each row
+    // is free of the pivot bits of the rows before it.
+    let mut rows: [(u32, u16, u32); 10] = [(0, 0, 0); 10];
+    let mut len = 0;
+    for (b, &image) in images.iter().enumerate() {
+        let (mut v, mut combo) = (image, 1u16 << b);
+        for &(rv, rc, pivot) in rows.iter().take(len) {
+            if v & pivot != 0 {
+                v ^= rv;
+                combo ^= rc;
+            }
+        }
+        if v != 0 {
+            let pivot = 1u32 << (31 - v.leading_zeros());
+            if let Some(row) = rows.get_mut(len) {
+                *row = (v, combo, pivot);
+                len += 1;
+            }
+        }
+    }
+    let (mut rest, mut d) = (target, 0u16);
+    for &(rv, rc, pivot) in rows.iter().take(len) {
+        if rest & pivot != 0 {
+            rest ^= rv;
+            d ^= rc;
+        }
+    }
+    (rest == 0).then_some(d)
 }
 
 #[cfg(test)]
