@@ -355,8 +355,9 @@ mod tests {
                             .iter()
                             .map(|&i| parse(&split[0][i].to_words()).unwrap())
                             .collect();
-                        for m in 0..usize::from(groups[other].member_threshold) {
-                            chosen.push(parse(&split[other][m].to_words()).unwrap());
+                        let t = usize::from(groups[other].member_threshold);
+                        for share in split[other].iter().take(t) {
+                            chosen.push(parse(&share.to_words()).unwrap());
                         }
                         chosen.reverse();
                         assert_eq!(&recover_ems(&chosen).unwrap().0[..], &ems[..]);
