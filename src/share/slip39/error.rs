@@ -404,6 +404,47 @@ fn digest_scope(group: &Option<u8>) -> String {
     }
 }
 
+/// Why a new member share could not be made by
+/// [`extend_group`](super::extend_group()).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExtendError {
+    /// The shares given are not a consistent, complete set for their group.
+    #[error(transparent)]
+    Shares(#[from] RecoverError),
+
+    /// The shares come from more than one group.
+    #[error(
+        "share {share} is from group {found} but share 1 is from group {expected}: give \
+         shares of the one group that gets the new member"
+    )]
+    MixedGroups {
+        /// 1-based position of the share.
+        share: usize,
+        /// 1-based group of share 1.
+        expected: u8,
+        /// 1-based group of this share.
+        found: u8,
+    },
+
+    /// The group has member threshold 1, where SLIP-0039 allows a single member.
+    #[error(
+        "group {group} has threshold 1, where SLIP-0039 allows only one member; a new \
+         member would hold the same secret, so give them that share instead or re-split"
+    )]
+    ThresholdOne {
+        /// 1-based group number.
+        group: u8,
+    },
+
+    /// The new member number is above 16 or already held by one of the shares given.
+    #[error("member {member} cannot be added: it is taken or above 16, the most SLIP-0039 allows")]
+    MemberIndex {
+        /// 1-based member number asked for.
+        member: u8,
+    },
+}
+
 /// Why shares could not be generated.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

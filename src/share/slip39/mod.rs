@@ -50,6 +50,7 @@
 mod bits;
 mod cipher;
 mod error;
+mod extend;
 mod generate;
 mod recover;
 mod rs1024;
@@ -58,7 +59,10 @@ mod share;
 mod sss;
 mod words;
 
-pub use error::{GenerateError, ParseError, PassphraseError, RecoverError, Suggestion};
+pub use error::{
+    ExtendError, GenerateError, ParseError, PassphraseError, RecoverError, Suggestion,
+};
+pub use extend::extend_group;
 pub use generate::{GenerateOptions, GroupSpec, generate, generate_with_rng};
 pub use recover::{check_complete, parse_all, recover, recover_text};
 pub use secret::{MasterSecret, Passphrase, strip_one_line_ending};

@@ -22,13 +22,9 @@ fn number(index: u8) -> u8 {
     index.saturating_add(1)
 }
 
-/// Checks that `shares` are one complete, consistent set and sorts them into groups.
-///
-/// SLIP-0039, "Combining the shares", step 1: same identifier, extendable flag,
-/// iteration exponent, group threshold, group count and length; exactly `GT` distinct
-/// groups; within a group one member threshold, distinct member indices, and exactly
-/// that many members. (Checksums and padding were checked by [`parse`].)
-fn check_set(shares: &[Slip39Share]) -> Result<Vec<Group>, RecoverError> {
+/// Checks the fields every share of one split has in common: identifier, extendable
+/// flag, iteration exponent, group threshold, group count and length.
+pub(crate) fn check_common(shares: &[Slip39Share]) -> Result<(), RecoverError> {
     let first = shares.first().ok_or(RecoverError::NoShares)?;
     for (i, s) in shares.iter().enumerate().skip(1) {
         let share = i + 1;
@@ -74,6 +70,19 @@ fn check_set(shares: &[Slip39Share]) -> Result<Vec<Group>, RecoverError> {
             });
         }
     }
+
+    Ok(())
+}
+
+/// Checks that `shares` are one complete, consistent set and sorts them into groups.
+///
+/// SLIP-0039, "Combining the shares", step 1: same identifier, extendable flag,
+/// iteration exponent, group threshold, group count and length; exactly `GT` distinct
+/// groups; within a group one member threshold, distinct member indices, and exactly
+/// that many members. (Checksums and padding were checked by [`parse`].)
+fn check_set(shares: &[Slip39Share]) -> Result<Vec<Group>, RecoverError> {
+    check_common(shares)?;
+    let first = shares.first().ok_or(RecoverError::NoShares)?;
 
     let mut groups: Vec<Group> = Vec::new();
     for (i, s) in shares.iter().enumerate() {
