@@ -28,5 +28,7 @@
 #![warn(missing_docs)]
 
 pub mod gf256;
+pub mod secret;
 pub mod shamir;
 pub mod share;
+pub mod vault;
