@@ -1,0 +1,280 @@
+//! The `svault` command line: argument types (clap derive), dispatch, exit statuses
+//! and error reporting. Each subcommand lives in its own module and only drives the
+//! library; no cryptography is done here.
+//!
+//! Conventions every subcommand follows:
+//!
+//! - output goes to stdout in one write at the very end, so a failure leaves stdout
+//!   empty;
+//! - every line on stderr starts with `svault: `, and an error is printed with its
+//!   whole chain of causes, joined by `: `;
+//! - text that came from the input is sanitised before it is printed (control and
+//!   bidirectional-formatting characters are escaped), and no secret is ever part of a
+//!   message;
+//! - a closed stdout (broken pipe) ends the program quietly.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod shamir;
+
+/// The documented exit statuses, shown at the end of `svault --help`.
+const EXIT_STATUSES: &str = "\
+Exit status:
+  0  success (also when stdout is closed early, e.g. piped into `head`)
+  1  failure: bad input, a refused operation, an unreadable file
+  2  usage error: unknown option, missing or conflicting arguments
+  3  inconsistent share set: `check` (or `combine --threshold`) found shares that do
+     not agree, or could not tell which one is wrong";
+
+/// A credential vault whose master key exists only as Shamir shares held by officers.
+///
+/// Errors go to stderr, every line starting with `svault: `; the exit status says
+/// what happened (see below).
+#[derive(Debug, Parser)]
+#[command(
+    name = "svault",
+    version,
+    about = "A credential vault whose master key exists only as Shamir shares",
+    after_help = "Exit status: 0 success, 1 failure, 2 usage error, 3 inconsistent share set (--help for more)",
+    after_long_help = EXIT_STATUSES
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Split a secret into shares, combine shares, or check a share set — without any
+    /// vault file.
+    ///
+    /// A general Shamir tool (like `ssss`) over GF(256), speaking SLIP-0039 words and
+    /// HashiCorp Vault / OpenBao unseal keys (hex or base64). It is also the way back to
+    /// a vault's master key if the vault file or this program's other commands are ever
+    /// lost: any SLIP-0039 tool, or Vault's own code, can do the same.
+    #[command(after_long_help = EXIT_STATUSES)]
+    Shamir(shamir::Args),
+}
+
+/// A process exit status. The numbers are part of the interface: scripts rely on them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Status {
+    /// Everything worked (or stdout was closed early).
+    Success = 0,
+    /// Bad input, a refused operation, an unreadable file.
+    Failure = 1,
+    /// The command line itself is wrong (clap's own status for usage errors).
+    Usage = 2,
+    /// A share set is not consistent: some shares do not agree with the others.
+    Inconsistent = 3,
+}
+
+impl From<Status> for ExitCode {
+    fn from(status: Status) -> ExitCode {
+        ExitCode::from(status as u8)
+    }
+}
+
+/// Why a command failed: a message (without secrets), the status to exit with, and
+/// the underlying cause, if any.
+#[derive(Debug)]
+pub struct Failure {
+    status: Status,
+    message: String,
+    source: Option<Box<dyn StdError + Send + Sync + 'static>>,
+}
+
+impl Failure {
+    /// A failure (status 1) with this message.
+    pub fn new(message: impl Into<String>) -> Failure {
+        Failure {
+            status: Status::Failure,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A usage error (status 2).
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure {
+            status: Status::Usage,
+            ..Failure::new(message)
+        }
+    }
+
+    /// An inconsistent share set (status 3).
+    pub fn inconsistent(message: impl Into<String>) -> Failure {
+        Failure {
+            status: Status::Inconsistent,
+            ..Failure::new(message)
+        }
+    }
+
+    /// The same failure, caused by `source`.
+    pub fn because(mut self, source: impl StdError + Send + Sync + 'static) -> Failure {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// The status to exit with.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for Failure {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn StdError + 'static))
+    }
+}
+
+/// Runs the command line and returns the exit status.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return report_clap(&error).into(),
+    };
+    let result = match cli.command {
+        Command::Shamir(args) => shamir::run(args),
+    };
+    match result {
+        Ok(output) => write_stdout(output.as_bytes()).into(),
+        Err(failure) => {
+            report(&failure);
+            failure.status().into()
+        }
+    }
+}
+
+/// Writes the command's output; a closed stdout ends quietly.
+fn write_stdout(bytes: &[u8]) -> Status {
+    let mut stdout = io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => Status::Success,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Status::Success,
+        Err(e) => {
+            report(&Failure::new("cannot write to stdout").because(e));
+            Status::Failure
+        }
+    }
+}
+
+/// Prints clap's help or version on stdout (status 0), or its usage error on stderr
+/// with each line prefixed like every other error (status 2).
+fn report_clap(error: &clap::Error) -> Status {
+    use clap::error::ErrorKind;
+    let text = error.render().to_string();
+    match error.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            if !error.use_stderr() =>
+        {
+            write_stdout(text.as_bytes())
+        }
+        _ => {
+            let text = text.strip_prefix("error: ").unwrap_or(&text);
+            eprint_lines(text.trim_end());
+            Status::Usage
+        }
+    }
+}
+
+/// Prints `error` and its causes on one line, joined by `: `, each cause once (a
+/// cause whose text the message already includes is skipped).
+pub fn report(error: &(dyn StdError + 'static)) {
+    eprint_lines(&chain(error));
+}
+
+/// `error` and its causes, joined by `: `, skipping a cause already quoted.
+fn chain(error: &(dyn StdError + 'static)) -> String {
+    let mut line = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let text = e.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        cause = e.source();
+    }
+    line
+}
+
+/// Prints each line of `text` on stderr, sanitised and prefixed with `svault: `.
+pub fn eprint_lines(text: &str) {
+    let mut out = String::new();
+    for line in text.lines() {
+        if !line.trim().is_empty() {
+            out.push_str("svault: ");
+            out.push_str(&sanitize(line));
+            out.push('\n');
+        }
+    }
+    // Nothing sensible is left to do when stderr itself cannot be written.
+    let _ = io::stderr().lock().write_all(out.as_bytes());
+}
+
+/// Escapes what a terminal would interpret rather than show: control characters
+/// (escape sequences could rewrite the screen) and bidirectional-formatting characters
+/// (which could make a message read differently from what it says).
+pub fn sanitize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sanitize_escapes_terminal_controls() {
+        assert_eq!(sanitize("a\u{1b}[2Jb"), r"a\u{1b}[2Jb");
+        assert_eq!(sanitize("tab\there"), r"tab\there");
+        assert_eq!(sanitize("x\u{202e}y"), r"x\u{202e}y");
+        assert_eq!(sanitize("café 'zzzz'"), "café 'zzzz'");
+    }
+
+    #[test]
+    fn causes_are_joined_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("inner")]
+        struct Inner;
+        let failure = Failure::new("outer").because(Inner);
+        assert_eq!(chain(&failure), "outer: inner");
+        let quoted = Failure::new("outer: inner").because(Inner);
+        assert_eq!(chain(&quoted), "outer: inner");
+        assert_eq!(Status::Inconsistent as u8, 3);
+    }
+}
