@@ -303,7 +303,7 @@ mod tests {
                     })
                     .collect();
                 for gt in 1..=group_count as u8 {
-                    let len = if shapes % 2 == 0 { 16 } else { 32 };
+                    let len = if shapes.is_multiple_of(2) { 16 } else { 32 };
                     let ems: Vec<u8> = (0..len)
                         .map(|i| (i as u8).wrapping_mul(29) ^ (shapes as u8))
                         .collect();
