@@ -1,0 +1,1154 @@
+//! The agent itself: a sealed vault behind a Unix socket, unsealed by officers'
+//! submissions, serving credentials to the callers the policy allows, and to systemd's
+//! `LoadCredential=` on a second socket.
+//!
+//! Threads: one accept loop per socket, one thread per connection (at most
+//! [`Config::max_connections`] at once; more are answered `busy`), one janitor that
+//! discards expired progress. The vault state sits behind one `RwLock`: `get`, `list`
+//! and `status` share it; submissions, `seal`, `reset`, `set` and `rm` take it alone.
+//! A keyslot's Argon2id runs outside the lock.
+
+use std::io::{self, Write};
+use std::os::fd::AsRawFd;
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::json;
+
+use super::audit::Audit;
+use super::policy::{Peer, Policy};
+use super::protocol::{
+    AgentStatus, Entry, ErrorCode, GroupStatus, LineReader, MAX_REQUEST, ReadError, Request,
+    Response, SecretText, Submission, describe_parse_error,
+};
+use crate::secret::SecretBytes;
+use crate::share::slip39::{self, Slip39Share};
+use crate::vault::{OpenError, Progress, Sealed, SubmitError, Unsealed, Vault};
+
+/// How the agent is set up.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The vault file.
+    pub vault: PathBuf,
+    /// The socket officers and clients connect to.
+    pub socket: PathBuf,
+    /// When set, the socket is made mode 0660 with this group; otherwise 0600.
+    pub socket_group: Option<u32>,
+    /// The socket systemd's `LoadCredential=` connects to (mode 0600), if any.
+    pub systemd_socket: Option<PathBuf>,
+    /// Who may ask for what; `None` means [`Policy::owner_only`] for the agent's uid.
+    pub policy: Option<Policy>,
+    /// Submitted shares are discarded this long after the first of them was accepted,
+    /// unless the vault was unsealed by then.
+    pub expire: Option<Duration>,
+    /// How long a connection may stay idle between requests before it is closed.
+    pub idle_timeout: Duration,
+    /// How long a request may take to arrive once its first byte has.
+    pub request_timeout: Duration,
+    /// The most connections served at once (both sockets together).
+    pub max_connections: usize,
+    /// Disable core dumps and lock memory (best effort; see [`harden_process`]).
+    pub harden: bool,
+}
+
+impl Config {
+    /// Defaults: socket mode 0600, no systemd socket, owner-only policy, progress
+    /// expiring after 15 minutes, 60 s idle and 10 s request timeouts, 1024
+    /// connections, process hardening on.
+    pub fn new(vault: impl Into<PathBuf>, socket: impl Into<PathBuf>) -> Config {
+        Config {
+            vault: vault.into(),
+            socket: socket.into(),
+            socket_group: None,
+            systemd_socket: None,
+            policy: None,
+            expire: Some(Duration::from_secs(15 * 60)),
+            idle_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            harden: true,
+        }
+    }
+}
+
+/// The agent could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AgentError {
+    /// The vault could not be opened.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// Another process answers on the socket.
+    #[error(
+        "another process (an agent already running?) answers on {}; stop it first, or choose another --socket",
+        path.display()
+    )]
+    InUse {
+        /// The socket path.
+        path: PathBuf,
+    },
+    /// Something other than a socket is at the socket path.
+    #[error(
+        "{} exists and is not a socket; refusing to replace it: choose another --socket",
+        path.display()
+    )]
+    NotASocket {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A socket could not be set up.
+    #[error("cannot {action} the socket {}: {source}", path.display())]
+    Socket {
+        /// The socket path.
+        path: PathBuf,
+        /// What failed ("bind", "chmod", ...).
+        action: &'static str,
+        /// The system's reason.
+        source: io::Error,
+    },
+    /// A thread could not be started.
+    #[error("cannot start a thread: {0}")]
+    Thread(io::Error),
+}
+
+/// What [`harden_process`] achieved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hardening {
+    /// Core dumps are off (RLIMIT_CORE 0 and not dumpable).
+    pub core_dumps_disabled: bool,
+    /// All present and future memory is locked (not swapped out).
+    pub memory_locked: bool,
+    /// Why something could not be done (empty when all was).
+    pub notes: Vec<String>,
+}
+
+/// Disables core dumps (`RLIMIT_CORE` 0, `PR_SET_DUMPABLE` 0, which also keeps other
+/// processes of the same uid from reading this one's memory through ptrace or
+/// `/proc/PID/mem`) and locks memory with `mlockall` when the process may lock without
+/// limit (root, or `RLIMIT_MEMLOCK` unlimited; with a finite limit a later allocation
+/// could fail, so it is not attempted). Best effort: what was not done is in `notes`.
+pub fn harden_process() -> Hardening {
+    use nix::sys::mman::{MlockAllFlags, mlockall};
+    use nix::sys::resource::{RLIM_INFINITY, Resource, getrlimit, setrlimit};
+    let mut notes = Vec::new();
+    let rlimit = setrlimit(Resource::RLIMIT_CORE, 0, 0);
+    if let Err(e) = rlimit {
+        notes.push(format!("cannot set RLIMIT_CORE to 0: {e}"));
+    }
+    let dumpable = nix::sys::prctl::set_dumpable(false);
+    if let Err(e) = dumpable {
+        notes.push(format!("cannot clear the dumpable flag: {e}"));
+    }
+    let core_dumps_disabled = rlimit.is_ok() && dumpable.is_ok();
+    let unlimited = nix::unistd::geteuid().is_root()
+        || getrlimit(Resource::RLIMIT_MEMLOCK).is_ok_and(|(soft, _)| soft == RLIM_INFINITY);
+    let memory_locked = if unlimited {
+        match mlockall(MlockAllFlags::MCL_CURRENT | MlockAllFlags::MCL_FUTURE) {
+            Ok(()) => true,
+            Err(e) => {
+                notes.push(format!("mlockall failed: {e}; memory may be swapped out"));
+                false
+            }
+        }
+    } else {
+        notes.push(
+            "memory not locked: RLIMIT_MEMLOCK is limited; run as root or with LimitMEMLOCK=infinity to lock it"
+                .into(),
+        );
+        false
+    };
+    Hardening {
+        core_dumps_disabled,
+        memory_locked,
+        notes,
+    }
+}
+
+/// A running agent. Dropping it (or [`Agent::stop`]) stops accepting, wipes the key
+/// and credentials from memory and removes its sockets.
+pub struct Agent {
+    shared: Arc<Shared>,
+    listeners: Vec<(UnixListener, BoundSocket)>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent")
+            .field(
+                "sockets",
+                &self
+                    .listeners
+                    .iter()
+                    .map(|(_, b)| &b.path)
+                    .collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+struct BoundSocket {
+    path: PathBuf,
+    dev: u64,
+    ino: u64,
+}
+
+struct Shared {
+    state: RwLock<State>,
+    audit: Audit,
+    policy: Policy,
+    own_uid: u32,
+    expire: Option<Duration>,
+    idle_timeout: Duration,
+    request_timeout: Duration,
+    max_connections: usize,
+    connections: AtomicUsize,
+    stop: AtomicBool,
+}
+
+struct State {
+    vault_path: PathBuf,
+    sealed: Sealed,
+    /// A second copy of the sealed vault, for opening keyslots (Argon2id) without
+    /// holding the lock. It never holds submitted shares.
+    opener: Arc<Sealed>,
+    unsealed: Option<Unsealed>,
+    submissions: Vec<Submission>,
+    /// When the first share of the current progress was accepted.
+    started: Option<(Instant, u64)>,
+    unsealed_at: Option<u64>,
+    /// Progress as it stood when the vault was unsealed.
+    last_progress: Option<Progress>,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Agent,
+    Systemd,
+}
+
+impl Agent {
+    /// Opens the vault (sealed), binds the sockets and starts serving.
+    ///
+    /// # Errors
+    ///
+    /// [`AgentError::Open`] when the vault cannot be read; [`AgentError::InUse`] when
+    /// another process answers on a socket path; [`AgentError::NotASocket`];
+    /// [`AgentError::Socket`]; [`AgentError::Thread`].
+    pub fn start(config: Config, audit: Audit) -> Result<Agent, AgentError> {
+        if config.harden {
+            let h = harden_process();
+            audit.event(
+                "hardening",
+                json!({
+                    "core_dumps_disabled": h.core_dumps_disabled,
+                    "memory_locked": h.memory_locked,
+                    "notes": h.notes,
+                }),
+            );
+        }
+        let sealed = Vault::open(&config.vault)?;
+        let opener = Arc::new(Vault::open(&config.vault)?);
+        let own_uid = nix::unistd::geteuid().as_raw();
+        let policy = config
+            .policy
+            .clone()
+            .unwrap_or_else(|| Policy::owner_only(own_uid));
+        let mut listeners = Vec::new();
+        let mode = if config.socket_group.is_some() {
+            0o660
+        } else {
+            0o600
+        };
+        listeners.push(bind_socket(
+            &config.socket,
+            mode,
+            config.socket_group,
+            &audit,
+        )?);
+        if let Some(path) = &config.systemd_socket {
+            listeners.push(bind_socket(path, 0o600, None, &audit)?);
+        }
+        let shared = Arc::new(Shared {
+            state: RwLock::new(State {
+                vault_path: config.vault.clone(),
+                sealed,
+                opener,
+                unsealed: None,
+                submissions: Vec::new(),
+                started: None,
+                unsealed_at: None,
+                last_progress: None,
+            }),
+            audit,
+            policy,
+            own_uid,
+            expire: config.expire,
+            idle_timeout: config.idle_timeout,
+            request_timeout: config.request_timeout,
+            max_connections: config.max_connections.max(1),
+            connections: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+        });
+        let mut agent = Agent {
+            shared: Arc::clone(&shared),
+            listeners: Vec::new(),
+            threads: Vec::new(),
+        };
+        for (i, (listener, bound)) in listeners.into_iter().enumerate() {
+            let kind = if i == 0 { Kind::Agent } else { Kind::Systemd };
+            let accept = listener.try_clone().map_err(|source| AgentError::Socket {
+                path: bound.path.clone(),
+                action: "use",
+                source,
+            })?;
+            let shared = Arc::clone(&shared);
+            agent.listeners.push((listener, bound));
+            let thread = thread::Builder::new()
+                .name("svault-accept".into())
+                .spawn(move || accept_loop(&shared, &accept, kind))
+                .map_err(AgentError::Thread)?;
+            agent.threads.push(thread);
+        }
+        if let Some(expire) = config.expire {
+            let shared = Arc::clone(&shared);
+            let tick = (expire / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+            let thread = thread::Builder::new()
+                .name("svault-janitor".into())
+                .spawn(move || {
+                    while !shared.stop.load(Ordering::SeqCst) {
+                        thread::sleep(tick);
+                        drop(shared.write());
+                    }
+                })
+                .map_err(AgentError::Thread)?;
+            agent.threads.push(thread);
+        }
+        shared.audit.event(
+            "start",
+            json!({
+                "vault": config.vault.display().to_string(),
+                "socket": config.socket.display().to_string(),
+                "systemd_socket": config.systemd_socket.as_ref().map(|p| p.display().to_string()),
+                "expire_secs": config.expire.map(|d| d.as_secs()),
+                "sealed": true,
+            }),
+        );
+        Ok(agent)
+    }
+
+    /// The agent's state, as `status` reports it.
+    pub fn status(&self) -> AgentStatus {
+        status_of(&self.shared.read(), self.shared.expire)
+    }
+
+    /// Stops the agent: see the type's documentation.
+    pub fn stop(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        for (listener, _) in &self.listeners {
+            // Wakes the accept loop: accept() fails on a shut-down listener.
+            let _ =
+                nix::sys::socket::shutdown(listener.as_raw_fd(), nix::sys::socket::Shutdown::Both);
+        }
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+        {
+            let mut state = self.shared.write();
+            let was_unsealed = state.unsealed.take().is_some();
+            state.sealed.reset();
+            state.submissions.clear();
+            state.started = None;
+            if was_unsealed {
+                self.shared
+                    .audit
+                    .event("seal", json!({ "reason": "agent stopped" }));
+            }
+        }
+        for (_, bound) in &self.listeners {
+            // Remove the socket only if it is still the one this agent bound.
+            if std::fs::symlink_metadata(&bound.path)
+                .is_ok_and(|m| m.dev() == bound.dev && m.ino() == bound.ino)
+            {
+                let _ = std::fs::remove_file(&bound.path);
+            }
+        }
+        self.shared.audit.event("stop", json!({}));
+    }
+}
+
+/// Binds a listening socket at `path` with `mode` (and `group`), atomically: bound
+/// under a temporary name, given its mode, then renamed into place, so it is never
+/// reachable with looser permissions. A stale socket (nobody answers) is replaced; a
+/// live one, or anything that is not a socket, is refused.
+fn bind_socket(
+    path: &Path,
+    mode: u32,
+    group: Option<u32>,
+    audit: &Audit,
+) -> Result<(UnixListener, BoundSocket), AgentError> {
+    let err = |action, source| AgentError::Socket {
+        path: path.to_owned(),
+        action,
+        source,
+    };
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if !meta.file_type().is_socket() => {
+            return Err(AgentError::NotASocket {
+                path: path.to_owned(),
+            });
+        }
+        Ok(_) => match UnixStream::connect(path) {
+            Ok(_) => {
+                return Err(AgentError::InUse {
+                    path: path.to_owned(),
+                });
+            }
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                audit.event(
+                    "stale_socket",
+                    json!({ "socket": path.display().to_string(), "action": "replaced" }),
+                );
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(err("check", e)),
+        },
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(err("check", e)),
+    }
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = path.with_file_name(format!(".{file_name}.{}", std::process::id()));
+    let _ = std::fs::remove_file(&temporary);
+    let listener = UnixListener::bind(&temporary).map_err(|e| err("bind", e))?;
+    let placed = (|| {
+        if let Some(gid) = group {
+            nix::unistd::chown(&temporary, None, Some(nix::unistd::Gid::from_raw(gid)))
+                .map_err(io::Error::from)?;
+        }
+        std::fs::set_permissions(&temporary, std::fs::Permissions::from_mode(mode))?;
+        std::fs::rename(&temporary, path)?;
+        std::fs::symlink_metadata(path)
+    })();
+    match placed {
+        Ok(meta) => Ok((
+            listener,
+            BoundSocket {
+                path: path.to_owned(),
+                dev: meta.dev(),
+                ino: meta.ino(),
+            },
+        )),
+        Err(e) => {
+            let _ = std::fs::remove_file(&temporary);
+            Err(err("set up", e))
+        }
+    }
+}
+
+impl Shared {
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        let state = match self.state.read() {
+            Ok(state) => state,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if self.expired(&state) {
+            drop(state);
+            drop(self.write());
+            return match self.state.read() {
+                Ok(state) => state,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+        }
+        state
+    }
+
+    /// The state, alone; expired progress is discarded first.
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        let mut state = match self.state.write() {
+            Ok(state) => state,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if self.expired(&state) {
+            let officers: Vec<String> = state
+                .submissions
+                .iter()
+                .map(|s| s.officer.clone())
+                .collect();
+            state.sealed.reset();
+            state.submissions.clear();
+            state.started = None;
+            self.audit.event("expire", json!({ "discarded": officers }));
+        }
+        state
+    }
+
+    fn expired(&self, state: &State) -> bool {
+        match (self.expire, state.started, &state.unsealed) {
+            (Some(expire), Some((at, _)), None) => at.elapsed() >= expire,
+            _ => false,
+        }
+    }
+}
+
+struct ConnectionSlot(Arc<Shared>);
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn accept_loop(shared: &Arc<Shared>, listener: &UnixListener, kind: Kind) {
+    loop {
+        let accepted = listener.accept();
+        if shared.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                shared
+                    .audit
+                    .event("accept_error", json!({ "error": e.to_string() }));
+                thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        let count = shared.connections.fetch_add(1, Ordering::SeqCst);
+        let slot = ConnectionSlot(Arc::clone(shared));
+        if count >= shared.max_connections {
+            drop(slot);
+            shared.audit.event("busy", json!({ "connections": count }));
+            if let Kind::Agent = kind {
+                let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+                let busy = Response::error(
+                    ErrorCode::Busy,
+                    "the agent is serving too many connections; try again shortly",
+                );
+                let _ = (&stream).write_all(&busy.encode());
+            }
+            continue;
+        }
+        let spawned = thread::Builder::new()
+            .name("svault-conn".into())
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let shared = &slot.0;
+                match kind {
+                    Kind::Agent => serve(shared, &stream),
+                    Kind::Systemd => serve_systemd(shared, &stream),
+                }
+            });
+        if let Err(e) = spawned {
+            shared
+                .audit
+                .event("thread_error", json!({ "error": e.to_string() }));
+        }
+    }
+}
+
+fn peer_of(stream: &UnixStream) -> io::Result<Peer> {
+    let cred = nix::sys::socket::getsockopt(stream, nix::sys::socket::sockopt::PeerCredentials)
+        .map_err(io::Error::from)?;
+    Ok(Peer {
+        uid: cred.uid(),
+        gid: cred.gid(),
+        pid: cred.pid(),
+    })
+}
+
+/// Serves one client connection: requests in, responses out, until it closes, sends
+/// something too long, or is too slow.
+fn serve(shared: &Shared, stream: &UnixStream) {
+    let Ok(peer) = peer_of(stream) else {
+        return;
+    };
+    let _ = stream.set_write_timeout(Some(shared.request_timeout));
+    let mut reader = LineReader::new(MAX_REQUEST);
+    loop {
+        if shared.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let (response, close) = match reader.read_line(
+            stream,
+            Some(shared.idle_timeout),
+            Some(shared.request_timeout),
+        ) {
+            Ok(None) | Err(ReadError::Idle) | Err(ReadError::Io(_)) => return,
+            Ok(Some(line)) => match Request::parse(line) {
+                Ok(request) => (handle(shared, &peer, request), false),
+                Err(e) => {
+                    let code = ErrorCode::from(&e);
+                    shared.audit.event(
+                            "bad_request",
+                            json!({ "uid": peer.uid, "pid": peer.pid, "error": code.as_str(), "message": e.to_string() }),
+                        );
+                    (Response::error(code, e.to_string()), false)
+                }
+            },
+            Err(ReadError::TooLarge) => {
+                shared.audit.event(
+                    "bad_request",
+                    json!({ "uid": peer.uid, "pid": peer.pid, "error": "too_large" }),
+                );
+                let message = format!(
+                    "the request is longer than {MAX_REQUEST} bytes; the connection is closed"
+                );
+                (Response::error(ErrorCode::TooLarge, message), true)
+            }
+            Err(ReadError::Timeout) => {
+                shared.audit.event(
+                    "bad_request",
+                    json!({ "uid": peer.uid, "pid": peer.pid, "error": "timeout" }),
+                );
+                let message = format!(
+                    "the request did not arrive within {} s; the connection is closed",
+                    shared.request_timeout.as_secs_f32()
+                );
+                (Response::error(ErrorCode::Timeout, message), true)
+            }
+            Err(ReadError::Truncated) => {
+                shared.audit.event(
+                    "bad_request",
+                    json!({ "uid": peer.uid, "pid": peer.pid, "error": "truncated" }),
+                );
+                return;
+            }
+        };
+        let mut out = stream;
+        if out.write_all(&response.encode()).is_err() {
+            return;
+        }
+        if close {
+            linger(stream, shared.request_timeout);
+            return;
+        }
+    }
+}
+
+/// Before closing a connection that may still be sending: stop writing, then read and
+/// discard what arrives (for at most a second and 1 MiB), so that closing does not
+/// reset the connection before the client has read the error reply.
+fn linger(mut stream: &UnixStream, timeout: Duration) {
+    use std::io::Read;
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let deadline = Instant::now() + timeout.min(Duration::from_secs(1));
+    let mut sink = [0u8; 4096];
+    let mut total = 0usize;
+    while total < 1 << 20 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
+        match stream.read(&mut sink) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => total += n,
+        }
+    }
+}
+
+fn handle(shared: &Shared, peer: &Peer, request: Request) -> Response {
+    match request {
+        Request::Status => Response::Status(status_of(&shared.read(), shared.expire)),
+        Request::SubmitShare(words) => submit_words(shared, peer, &words),
+        Request::SubmitKeyslot {
+            officer,
+            passphrase,
+        } => submit_keyslot(shared, peer, &officer, &passphrase),
+        Request::Reset => reset(shared, peer),
+        Request::Seal => seal(shared, peer),
+        Request::Get { name } => get(shared, peer, &name),
+        Request::List => list(shared, peer),
+        Request::Set { name, value } => set(shared, peer, &name, value),
+        Request::Remove { name } => remove(shared, peer, &name),
+        // Request is non_exhaustive for other crates only; every variant is above.
+    }
+}
+
+fn status_of(state: &State, expire: Option<Duration>) -> AgentStatus {
+    let sealed = state.unsealed.is_none();
+    let progress = if sealed {
+        state.sealed.progress()
+    } else {
+        state
+            .last_progress
+            .clone()
+            .unwrap_or_else(|| state.sealed.progress())
+    };
+    AgentStatus {
+        sealed,
+        progress: if sealed {
+            progress.to_string()
+        } else {
+            "unsealed".into()
+        },
+        groups: progress
+            .groups
+            .iter()
+            .map(|g| GroupStatus {
+                name: g.name.clone(),
+                have: g.have,
+                need: g.need,
+                officers: g.officers.clone(),
+            })
+            .collect(),
+        submissions: state.submissions.clone(),
+        since: if sealed {
+            state.started.map(|(_, at)| at)
+        } else {
+            state.unsealed_at
+        },
+        expires_at: match (sealed, state.started, expire) {
+            (true, Some((_, at)), Some(expire)) => Some(at.saturating_add(expire.as_secs())),
+            _ => None,
+        },
+        credentials: state.unsealed.as_ref().map(|u| u.list().len()),
+    }
+}
+
+fn refused(shared: &Shared, peer: &Peer, officer: Option<&str>, message: String) -> Response {
+    shared.audit.event(
+        "submit",
+        json!({ "uid": peer.uid, "pid": peer.pid, "officer": officer, "result": "refused", "reason": message }),
+    );
+    Response::error(ErrorCode::Refused, message)
+}
+
+fn already_unsealed(shared: &Shared, peer: &Peer) -> Response {
+    shared.audit.event(
+        "submit",
+        json!({ "uid": peer.uid, "pid": peer.pid, "result": "refused", "reason": "already unsealed" }),
+    );
+    Response::error(
+        ErrorCode::Conflict,
+        "the vault is already unsealed; no share is needed (nothing was checked or kept)",
+    )
+}
+
+fn submit_words(shared: &Shared, peer: &Peer, words: &SecretText) -> Response {
+    if shared.read().unsealed.is_some() {
+        return already_unsealed(shared, peer);
+    }
+    match slip39::parse(words.expose()) {
+        Ok(share) => accept(shared, peer, share),
+        Err(e) => refused(shared, peer, None, describe_parse_error(&e)),
+    }
+}
+
+fn submit_keyslot(
+    shared: &Shared,
+    peer: &Peer,
+    officer: &str,
+    passphrase: &SecretText,
+) -> Response {
+    let opener = {
+        let state = shared.read();
+        if state.unsealed.is_some() {
+            drop(state);
+            return already_unsealed(shared, peer);
+        }
+        Arc::clone(&state.opener)
+    };
+    // Argon2id, outside the lock.
+    match opener.open_slot(officer, passphrase.expose().as_bytes()) {
+        Ok(share) => accept(shared, peer, share),
+        Err(e) => refused(shared, peer, Some(officer), submit_message(&e)),
+    }
+}
+
+/// A submission refusal as the officer reads it; share text errors without words.
+fn submit_message(e: &SubmitError) -> String {
+    match e {
+        SubmitError::Parse(parse) => describe_parse_error(parse),
+        other => other.to_string(),
+    }
+}
+
+fn accept(shared: &Shared, peer: &Peer, share: Slip39Share) -> Response {
+    let mut state = shared.write();
+    if state.unsealed.is_some() {
+        drop(state);
+        return already_unsealed(shared, peer);
+    }
+    let (officer, group, member) = match state.sealed.identify(&share) {
+        Ok(o) => (o.name.clone(), o.group, o.member),
+        Err(e) => {
+            drop(state);
+            return refused(shared, peer, None, submit_message(&e));
+        }
+    };
+    let progress = match state.sealed.submit(share) {
+        Ok(progress) => progress,
+        Err(e) => {
+            drop(state);
+            return refused(shared, peer, Some(&officer), submit_message(&e));
+        }
+    };
+    let at = now();
+    if state.started.is_none() {
+        state.started = Some((Instant::now(), at));
+    }
+    state.submissions.push(Submission {
+        officer: officer.clone(),
+        group: group.saturating_add(1),
+        member: member.saturating_add(1),
+        at,
+    });
+    shared.audit.event(
+        "submit",
+        json!({
+            "uid": peer.uid, "pid": peer.pid, "officer": officer,
+            "group": group.saturating_add(1), "member": member.saturating_add(1),
+            "result": "accepted", "progress": progress.to_string(),
+        }),
+    );
+    if progress.is_complete() {
+        let officers: Vec<String> = state
+            .submissions
+            .iter()
+            .map(|s| s.officer.clone())
+            .collect();
+        match state.sealed.unseal() {
+            Ok(unsealed) => {
+                state.unsealed = Some(unsealed);
+                state.last_progress = Some(progress);
+                state.unsealed_at = Some(now());
+                state.started = None;
+                state.sealed.reset();
+                shared.audit.event(
+                    "unseal",
+                    json!({ "result": "unsealed", "officers": officers }),
+                );
+            }
+            Err(e) => {
+                state.sealed.reset();
+                state.submissions.clear();
+                state.started = None;
+                let message = format!(
+                    "the shares were accepted but the vault did not open: {e}; progress was discarded"
+                );
+                shared.audit.event(
+                    "unseal",
+                    json!({ "result": "failed", "officers": officers, "reason": message }),
+                );
+                return Response::error(ErrorCode::UnsealFailed, message);
+            }
+        }
+    }
+    Response::Accepted {
+        officer,
+        member: member.saturating_add(1),
+        status: status_of(&state, shared.expire),
+    }
+}
+
+fn control_denied(shared: &Shared, peer: &Peer, op: &str) -> Option<Response> {
+    if shared.policy.may_control(peer) {
+        return None;
+    }
+    shared.audit.event(
+        op,
+        json!({ "uid": peer.uid, "pid": peer.pid, "allowed": false }),
+    );
+    Some(Response::error(
+        ErrorCode::Denied,
+        format!(
+            "uid {} may not {op}: the agent's policy has a control rule that does not name it",
+            peer.uid
+        ),
+    ))
+}
+
+fn reset(shared: &Shared, peer: &Peer) -> Response {
+    if let Some(denied) = control_denied(shared, peer, "reset") {
+        return denied;
+    }
+    let mut state = shared.write();
+    if state.unsealed.is_some() {
+        return Response::error(
+            ErrorCode::Conflict,
+            "the vault is unsealed, so there is no progress to discard; use seal to lock it",
+        );
+    }
+    let officers: Vec<String> = state
+        .submissions
+        .iter()
+        .map(|s| s.officer.clone())
+        .collect();
+    state.sealed.reset();
+    state.submissions.clear();
+    state.started = None;
+    shared.audit.event(
+        "reset",
+        json!({ "uid": peer.uid, "pid": peer.pid, "allowed": true, "discarded": officers }),
+    );
+    Response::Status(status_of(&state, shared.expire))
+}
+
+fn seal(shared: &Shared, peer: &Peer) -> Response {
+    if let Some(denied) = control_denied(shared, peer, "seal") {
+        return denied;
+    }
+    let mut state = shared.write();
+    let was_unsealed = state.unsealed.take().is_some();
+    // The file may have been changed through the agent: read it again.
+    let reopened = Vault::open(&state.vault_path).and_then(|s| {
+        let opener = Vault::open(&state.vault_path)?;
+        Ok((s, opener))
+    });
+    match reopened {
+        Ok((sealed, opener)) => {
+            state.sealed = sealed;
+            state.opener = Arc::new(opener);
+        }
+        Err(e) => {
+            state.sealed.reset();
+            shared
+                .audit
+                .event("reopen_error", json!({ "error": e.to_string() }));
+        }
+    }
+    state.submissions.clear();
+    state.started = None;
+    state.unsealed_at = None;
+    state.last_progress = None;
+    shared.audit.event(
+        "seal",
+        json!({ "uid": peer.uid, "pid": peer.pid, "allowed": true, "was_unsealed": was_unsealed }),
+    );
+    Response::Status(status_of(&state, shared.expire))
+}
+
+fn credential_event(shared: &Shared, peer: &Peer, op: &str, name: &str, result: &str) {
+    shared.audit.event(
+        "credential",
+        json!({
+            "op": op, "uid": peer.uid, "gid": peer.gid, "pid": peer.pid, "name": name,
+            "allowed": result != "denied", "result": result,
+        }),
+    );
+}
+
+fn denied(shared: &Shared, peer: &Peer, op: &str, name: &str) -> Response {
+    credential_event(shared, peer, op, name, "denied");
+    Response::error(
+        ErrorCode::Denied,
+        format!(
+            "uid {} (gid {}) may not {op} '{name}': the agent's policy does not allow it; ask the vault's administrator for a rule",
+            peer.uid, peer.gid
+        ),
+    )
+}
+
+const SEALED: &str = "the vault is sealed: officers must submit their shares first (svault unseal)";
+
+fn get(shared: &Shared, peer: &Peer, name: &str) -> Response {
+    if !shared.policy.may_read(peer, name) {
+        return denied(shared, peer, "get", name);
+    }
+    let state = shared.read();
+    let Some(vault) = &state.unsealed else {
+        drop(state);
+        credential_event(shared, peer, "get", name, "sealed");
+        return Response::error(ErrorCode::Sealed, SEALED);
+    };
+    match vault.get(name) {
+        Some(value) => {
+            let value = SecretBytes::from_slice(value.expose());
+            drop(state);
+            credential_event(shared, peer, "get", name, "served");
+            Response::Value(value)
+        }
+        None => {
+            drop(state);
+            credential_event(shared, peer, "get", name, "not_found");
+            Response::error(
+                ErrorCode::NotFound,
+                format!("the vault has no credential named '{name}'"),
+            )
+        }
+    }
+}
+
+fn list(shared: &Shared, peer: &Peer) -> Response {
+    if !shared.policy.may_read_any(peer) {
+        return denied(shared, peer, "list", "*");
+    }
+    let state = shared.read();
+    let Some(vault) = &state.unsealed else {
+        drop(state);
+        credential_event(shared, peer, "list", "*", "sealed");
+        return Response::error(ErrorCode::Sealed, SEALED);
+    };
+    let entries: Vec<Entry> = vault
+        .list()
+        .into_iter()
+        .filter(|c| shared.policy.may_read(peer, &c.name))
+        .map(|c| Entry {
+            name: c.name,
+            len: c.len,
+            created: c.created,
+            updated: c.updated,
+        })
+        .collect();
+    drop(state);
+    credential_event(shared, peer, "list", "*", "served");
+    Response::List(entries)
+}
+
+fn set(shared: &Shared, peer: &Peer, name: &str, value: SecretBytes) -> Response {
+    if !shared.policy.may_write(peer, name) {
+        return denied(shared, peer, "set", name);
+    }
+    let mut state = shared.write();
+    let Some(vault) = state.unsealed.as_mut() else {
+        drop(state);
+        credential_event(shared, peer, "set", name, "sealed");
+        return Response::error(ErrorCode::Sealed, SEALED);
+    };
+    let previous = vault.get(name).map(|v| SecretBytes::from_slice(v.expose()));
+    if let Err(e) = vault.set(name, value) {
+        drop(state);
+        credential_event(shared, peer, "set", name, "invalid");
+        return Response::error(ErrorCode::Invalid, e.to_string());
+    }
+    match vault.save() {
+        Ok(()) => {
+            drop(state);
+            credential_event(shared, peer, "set", name, "saved");
+            Response::Saved { existed: true }
+        }
+        Err(e) => {
+            // Put memory back as the file still is.
+            match previous {
+                Some(old) => {
+                    let _ = vault.set(name, old);
+                }
+                None => {
+                    vault.remove(name);
+                }
+            }
+            drop(state);
+            credential_event(shared, peer, "set", name, "save_failed");
+            Response::error(ErrorCode::SaveFailed, e.to_string())
+        }
+    }
+}
+
+fn remove(shared: &Shared, peer: &Peer, name: &str) -> Response {
+    if !shared.policy.may_write(peer, name) {
+        return denied(shared, peer, "rm", name);
+    }
+    let mut state = shared.write();
+    let Some(vault) = state.unsealed.as_mut() else {
+        drop(state);
+        credential_event(shared, peer, "rm", name, "sealed");
+        return Response::error(ErrorCode::Sealed, SEALED);
+    };
+    let previous = vault.get(name).map(|v| SecretBytes::from_slice(v.expose()));
+    let Some(previous) = previous else {
+        drop(state);
+        credential_event(shared, peer, "rm", name, "not_found");
+        return Response::Saved { existed: false };
+    };
+    vault.remove(name);
+    match vault.save() {
+        Ok(()) => {
+            drop(state);
+            credential_event(shared, peer, "rm", name, "saved");
+            Response::Saved { existed: true }
+        }
+        Err(e) => {
+            let _ = vault.set(name, previous);
+            drop(state);
+            credential_event(shared, peer, "rm", name, "save_failed");
+            Response::error(ErrorCode::SaveFailed, e.to_string())
+        }
+    }
+}
+
+/// systemd's `LoadCredential=ID:SOCKET` connects from an abstract address ending in
+/// `/unit/UNIT/ID` and reads until end of file. `(UNIT, ID)` is mapped to a credential
+/// by the policy's `systemd` rules; only root (systemd) or the agent's own uid is
+/// served. Anything unknown is closed without data, and logged.
+fn serve_systemd(shared: &Shared, stream: &UnixStream) {
+    let Ok(peer) = peer_of(stream) else {
+        return;
+    };
+    let address = stream.peer_addr().ok();
+    let abstract_name = address
+        .as_ref()
+        .and_then(|a| a.as_abstract_name())
+        .and_then(|n| std::str::from_utf8(n).ok());
+    let unit_id = abstract_name.and_then(|n| {
+        let (_, tail) = n.rsplit_once("/unit/")?;
+        let (unit, id) = tail.split_once('/')?;
+        (!id.contains('/')).then_some((unit, id))
+    });
+    let log = |unit: Option<&str>, id: Option<&str>, name: Option<&str>, result: &str| {
+        shared.audit.event(
+            "systemd",
+            json!({
+                "uid": peer.uid, "pid": peer.pid, "unit": unit, "id": id, "name": name,
+                "allowed": result == "served", "result": result,
+            }),
+        );
+    };
+    if peer.uid != 0 && peer.uid != shared.own_uid {
+        log(None, None, None, "denied: caller is not root");
+        return;
+    }
+    let Some((unit, id)) = unit_id else {
+        log(None, None, None, "denied: no /unit/UNIT/ID peer address");
+        return;
+    };
+    let Some(name) = shared.policy.systemd_credential(unit, id) else {
+        log(Some(unit), Some(id), None, "denied: no systemd rule");
+        return;
+    };
+    let value = {
+        let state = shared.read();
+        match &state.unsealed {
+            None => Err("sealed"),
+            Some(vault) => vault
+                .get(name)
+                .map(|v| SecretBytes::from_slice(v.expose()))
+                .ok_or("not_found"),
+        }
+    };
+    match value {
+        Ok(value) => {
+            let _ = stream.set_write_timeout(Some(shared.request_timeout));
+            let mut out = stream;
+            let result = if out.write_all(value.expose()).is_ok() {
+                "served"
+            } else {
+                "write_failed"
+            };
+            log(Some(unit), Some(id), Some(name), result);
+        }
+        Err(result) => log(Some(unit), Some(id), Some(name), result),
+    }
+}

@@ -1,0 +1,591 @@
+//! The unseal agent end to end over real Unix sockets in a temporary directory:
+//! officers unsealing from separate processes, refusals by name with progress kept,
+//! clients and their policy (a child process dropped to another uid), seal, reset,
+//! expiry, systemd's `LoadCredential=` exactly as systemd connects, and malformed,
+//! oversized and slow clients beside a good one.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::thread;
+use std::time::Duration;
+
+use svault::agent::{Agent, AgentError, Audit, Client, Config, ErrorCode, Policy};
+use svault::secret::SecretBytes;
+use svault::vault::{Draft, GroupPlan, OfficerPlan, Plan, SlotParams, Vault};
+use zeroize::Zeroizing;
+
+const FAST: SlotParams = SlotParams {
+    memory_kib: 64,
+    iterations: 1,
+    parallelism: 1,
+};
+
+const OFFICERS: [&str; 5] = ["alice", "bob", "carol", "dave", "erin"];
+const ERIN_PASS: &str = "erin's long passphrase";
+
+struct Setup {
+    dir: tempfile::TempDir,
+    vault: PathBuf,
+    socket: PathBuf,
+    audit: PathBuf,
+    words: Vec<String>,
+}
+
+/// A 3-of-5 vault; erin also has a passphrase keyslot.
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("app.svault");
+    let plan = Plan {
+        group_threshold: 1,
+        groups: vec![GroupPlan {
+            name: "officers".into(),
+            member_threshold: 3,
+            officers: OFFICERS
+                .iter()
+                .map(|n| OfficerPlan {
+                    name: (*n).to_owned(),
+                    keyslot: (*n == "erin").then(|| Zeroizing::new(ERIN_PASS.as_bytes().to_vec())),
+                })
+                .collect(),
+        }],
+        secret_bytes: 16,
+        slot_params: FAST,
+    };
+    let draft = Draft::new(&plan).unwrap();
+    let words = draft
+        .issued()
+        .iter()
+        .map(|i| i.share.to_words().to_string())
+        .collect();
+    let mut unsealed = draft.write_new(&vault, None).unwrap();
+    unsealed
+        .set("db/password", SecretBytes::from_slice(b"hunter2"))
+        .unwrap();
+    unsealed
+        .set("api/token", SecretBytes::from_slice(b"tok-123"))
+        .unwrap();
+    unsealed.save().unwrap();
+    Setup {
+        socket: dir.path().join("agent.sock"),
+        audit: dir.path().join("audit.log"),
+        dir,
+        vault,
+        words,
+    }
+}
+
+fn config(s: &Setup) -> Config {
+    let mut config = Config::new(&s.vault, &s.socket);
+    config.harden = false;
+    config
+}
+
+fn start(s: &Setup, config: Config) -> Agent {
+    Agent::start(config, Audit::file(&s.audit).unwrap()).unwrap()
+}
+
+/// Whether some audit line has all these fields with these values.
+fn has_event(log: &str, fields: serde_json::Value) -> bool {
+    let want = fields.as_object().unwrap();
+    log.lines().any(|line| {
+        let got: serde_json::Value = serde_json::from_str(line).unwrap();
+        want.iter().all(|(k, v)| got.get(k) == Some(v))
+    })
+}
+
+fn audit_log(s: &Setup) -> String {
+    std::fs::read_to_string(&s.audit).unwrap()
+}
+
+/// No share word, passphrase or value in the audit log.
+fn assert_no_secrets(s: &Setup, log: &str) {
+    for words in &s.words {
+        for word in words.split(' ').skip(4).take(6) {
+            // A word can appear by chance as part of a name; take whole JSON strings.
+            assert!(
+                !log.contains(&format!("\"{word} ")),
+                "share words in the log"
+            );
+        }
+        assert!(!log.contains(words.as_str()));
+    }
+    for secret in ["hunter2", "tok-123", ERIN_PASS, "new-value"] {
+        assert!(!log.contains(secret), "{secret} in the log");
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// A helper run in a child process (this test binary, run again): it connects to the
+// agent and prints one line per result. With SVAULT_TEST_UID it runs as that uid.
+
+const CHILD: &str = "SVAULT_AGENT_TEST_CHILD";
+
+#[test]
+fn child_helper() {
+    let Ok(action) = std::env::var(CHILD) else {
+        return;
+    };
+    let socket = std::env::var("SVAULT_TEST_SOCKET").unwrap();
+    let mut client = Client::connect(&socket).unwrap();
+    match action.as_str() {
+        "submit" => {
+            let words = std::env::var("SVAULT_TEST_WORDS").unwrap();
+            match client.submit_share(&words) {
+                Ok(a) => println!("RESULT accepted {} {}", a.officer, a.status.progress),
+                Err(e) => println!("RESULT refused {e}"),
+            }
+        }
+        "get" => {
+            for name in std::env::var("SVAULT_TEST_NAMES").unwrap().split(',') {
+                match client.get(name) {
+                    Ok(v) => println!(
+                        "RESULT {name} value {}",
+                        String::from_utf8_lossy(v.expose())
+                    ),
+                    Err(e) => println!("RESULT {name} error {:?} {e}", e.code()),
+                }
+            }
+            match client.list() {
+                Ok(entries) => {
+                    let names: Vec<String> = entries.into_iter().map(|e| e.name).collect();
+                    println!("RESULT list {}", names.join(","));
+                }
+                Err(e) => println!("RESULT list error {:?}", e.code()),
+            }
+        }
+        other => panic!("unknown child action {other}"),
+    }
+}
+
+fn run_child(socket: &Path, action: &str, envs: &[(&str, &str)], uid: Option<u32>) -> Vec<String> {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args(["--exact", "child_helper", "--nocapture", "--test-threads=1"])
+        .env(CHILD, action)
+        .env("SVAULT_TEST_SOCKET", socket);
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    if let Some(uid) = uid {
+        command.uid(uid).gid(uid);
+    }
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "child failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once("RESULT ").map(|(_, r)| r.to_owned()))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn three_officers_unseal_from_three_processes_with_refusals_between() {
+    let s = setup();
+    let agent = start(&s, config(&s));
+    let submit = |i: usize| {
+        run_child(
+            &s.socket,
+            "submit",
+            &[("SVAULT_TEST_WORDS", &s.words[i])],
+            None,
+        )
+    };
+
+    assert_eq!(submit(0), ["accepted alice 1 of 3, need 2 more"]);
+
+    let mut client = Client::connect(&s.socket).unwrap();
+    // A share of another vault: refused, progress kept.
+    let other = Draft::new(&Plan::simple(2, &["x", "y"])).unwrap();
+    let foreign = other.issued()[0].share.to_words().to_string();
+    let e = client.submit_share(&foreign).unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::Refused));
+    assert!(e.to_string().contains("another vault"), "{e}");
+    // A mistyped word: refused by position, the word is not repeated.
+    let mut typo: Vec<&str> = s.words[1].split(' ').collect();
+    typo[4] = "zzzzq";
+    let e = client.submit_share(&typo.join(" ")).unwrap_err();
+    assert!(e.to_string().contains("word 5"), "{e}");
+    assert!(!e.to_string().contains("zzzzq"), "{e}");
+    // alice again: a duplicate.
+    let e = client.submit_share(&s.words[0]).unwrap_err();
+    assert!(
+        e.to_string().contains("alice's share was already entered"),
+        "{e}"
+    );
+    // erin's keyslot with a wrong passphrase names erin.
+    let e = client.submit_keyslot("erin", "wrong").unwrap_err();
+    assert!(e.to_string().contains("erin's keyslot"), "{e}");
+    let status = client.status().unwrap();
+    assert!(status.sealed);
+    assert_eq!(status.progress, "1 of 3, need 2 more");
+    assert_eq!(status.submissions.len(), 1);
+    assert_eq!(status.submissions[0].officer, "alice");
+    assert!(status.since.is_some() && status.expires_at.is_some());
+    // Sealed: no values.
+    assert_eq!(
+        client.get("db/password").unwrap_err().code(),
+        Some(ErrorCode::Sealed)
+    );
+
+    assert_eq!(submit(1), ["accepted bob 2 of 3, need 1 more"]);
+    let accepted = client.submit_keyslot("erin", ERIN_PASS).unwrap();
+    assert_eq!((accepted.officer.as_str(), accepted.member), ("erin", 5));
+    assert!(!accepted.status.sealed);
+    assert_eq!(
+        submit(2),
+        ["refused the vault is already unsealed; no share is needed (nothing was checked or kept)"]
+    );
+
+    assert_eq!(client.get("db/password").unwrap().expose(), b"hunter2");
+    let names: Vec<String> = client.list().unwrap().into_iter().map(|e| e.name).collect();
+    assert_eq!(names, ["api/token", "db/password"]);
+    let status = client.status().unwrap();
+    let who: Vec<&str> = status
+        .submissions
+        .iter()
+        .map(|s| s.officer.as_str())
+        .collect();
+    assert_eq!(who, ["alice", "bob", "erin"]);
+    assert_eq!(status.credentials, Some(2));
+    drop(agent);
+
+    let log = audit_log(&s);
+    assert_no_secrets(&s, &log);
+    assert!(log.contains(r#""event":"submit""#));
+    assert!(log.contains(r#""officer":"alice""#) && log.contains(r#""result":"refused""#));
+    assert!(
+        log.contains(r#""event":"unseal","officers":["alice","bob","erin"],"result":"unsealed""#),
+        "{log}"
+    );
+    assert!(log.contains(r#""event":"credential""#) && log.contains(r#""name":"db/password""#));
+    for line in log.lines() {
+        serde_json::from_str::<serde_json::Value>(line).unwrap();
+    }
+    assert!(!s.socket.exists(), "the socket is removed on stop");
+}
+
+fn unseal(s: &Setup) -> Client {
+    let mut client = Client::connect(&s.socket).unwrap();
+    for w in &s.words[..3] {
+        client.submit_share(w).unwrap();
+    }
+    client
+}
+
+#[test]
+fn another_uid_is_refused_by_policy() {
+    const NOBODY: u32 = 65534;
+    let s = setup();
+    std::fs::set_permissions(s.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut config = config(&s);
+    config.socket_group = Some(NOBODY);
+    config.policy = Some(
+        Policy::parse(&format!(
+            "read api/* uid={NOBODY}\nread * uid=0\nwrite * uid=0\n"
+        ))
+        .unwrap(),
+    );
+    let agent = start(&s, config);
+    let mode = std::fs::metadata(&s.socket).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o660);
+    let _client = unseal(&s);
+    let out = run_child(
+        &s.socket,
+        "get",
+        &[("SVAULT_TEST_NAMES", "api/token,db/password")],
+        Some(NOBODY),
+    );
+    assert_eq!(out[0], "api/token value tok-123");
+    assert!(
+        out[1].starts_with("db/password error Some(Denied) uid 65534"),
+        "{out:?}"
+    );
+    assert!(out[1].contains("may not get 'db/password'"), "{out:?}");
+    assert_eq!(out[2], "list api/token");
+    // Root (this process) reads both.
+    let mut root = Client::connect(&s.socket).unwrap();
+    assert_eq!(root.get("db/password").unwrap().expose(), b"hunter2");
+    drop(agent);
+    let log = audit_log(&s);
+    assert!(
+        log.contains(&format!(
+            r#""allowed":false,"event":"credential","gid":{NOBODY},"name":"db/password","op":"get""#
+        )),
+        "{log}"
+    );
+    assert_no_secrets(&s, &log);
+}
+
+#[test]
+fn seal_wipes_reset_discards_and_progress_expires() {
+    let s = setup();
+    let mut config = config(&s);
+    config.expire = Some(Duration::from_secs(1));
+    let agent = start(&s, config);
+    let mut client = unseal(&s);
+    assert_eq!(client.get("api/token").unwrap().expose(), b"tok-123");
+    // Reset while unsealed is refused (use seal).
+    assert_eq!(
+        client.reset().unwrap_err().code(),
+        Some(ErrorCode::Conflict)
+    );
+    let status = client.seal().unwrap();
+    assert!(status.sealed && status.submissions.is_empty());
+    assert_eq!(
+        client.get("api/token").unwrap_err().code(),
+        Some(ErrorCode::Sealed)
+    );
+    assert!(agent.status().sealed);
+
+    // Reset discards progress.
+    client.submit_share(&s.words[3]).unwrap();
+    let status = client.reset().unwrap();
+    assert_eq!(status.progress, "0 of 3, need 3 more");
+    // dave can enter again after the reset.
+    client.submit_share(&s.words[3]).unwrap();
+
+    // Expiry: one second after the first share, progress is gone.
+    thread::sleep(Duration::from_millis(1300));
+    let status = client.status().unwrap();
+    assert_eq!(status.progress, "0 of 3, need 3 more");
+    assert!(status.submissions.is_empty());
+    drop(agent);
+    let log = audit_log(&s);
+    assert!(
+        log.contains(r#""discarded":["dave"],"event":"expire""#),
+        "{log}"
+    );
+    assert!(log.contains(r#""event":"seal""#) && log.contains(r#""event":"reset""#));
+}
+
+#[test]
+fn writes_through_the_agent_are_saved_to_the_file() {
+    let s = setup();
+    let agent = start(&s, config(&s));
+    let mut client = unseal(&s);
+    client
+        .set("new/cred", &SecretBytes::from_slice(b"new-value"))
+        .unwrap();
+    assert!(client.rm("api/token").unwrap());
+    assert!(!client.rm("api/token").unwrap());
+    assert_eq!(
+        client
+            .set("bad name", &SecretBytes::from_slice(b"x"))
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::Invalid)
+    );
+    // The file, opened independently, has the changes.
+    let mut sealed = Vault::open(&s.vault).unwrap();
+    for w in &s.words[2..5] {
+        sealed.submit_text(w).unwrap();
+    }
+    let vault = sealed.unseal().unwrap();
+    assert_eq!(vault.get("new/cred").unwrap().expose(), b"new-value");
+    assert!(vault.get("api/token").is_none());
+    // After a seal the agent reads the new file and unseals it.
+    client.seal().unwrap();
+    let mut client = unseal(&s);
+    assert_eq!(client.get("new/cred").unwrap().expose(), b"new-value");
+    drop(agent);
+    assert_no_secrets(&s, &audit_log(&s));
+}
+
+/// Connects as systemd does for `LoadCredential=ID:SOCKET`: the client socket is bound
+/// to an abstract address ending in `/unit/UNIT/ID`; the credential is read to EOF.
+fn systemd_load(path: &Path, unit: &str, id: &str) -> Vec<u8> {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr, bind, connect, socket};
+    let fd = socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .unwrap();
+    let name = format!("{:016x}/unit/{unit}/{id}", rand_u64());
+    bind(
+        std::os::fd::AsRawFd::as_raw_fd(&fd),
+        &UnixAddr::new_abstract(name.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    connect(
+        std::os::fd::AsRawFd::as_raw_fd(&fd),
+        &UnixAddr::new(path).unwrap(),
+    )
+    .unwrap();
+    let mut stream = UnixStream::from(fd);
+    let mut out = Vec::new();
+    stream.read_to_end(&mut out).unwrap();
+    out
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::Instant::now())
+}
+
+#[test]
+fn systemd_load_credential() {
+    let s = setup();
+    let systemd = s.dir.path().join("creds.sock");
+    let mut config = config(&s);
+    config.systemd_socket = Some(systemd.clone());
+    config.policy =
+        Some(Policy::parse("systemd myapp.service dbpw db/password\nread * uid=0\n").unwrap());
+    let agent = start(&s, config);
+    // Sealed: nothing.
+    assert_eq!(systemd_load(&systemd, "myapp.service", "dbpw"), b"");
+    let _client = unseal(&s);
+    assert_eq!(systemd_load(&systemd, "myapp.service", "dbpw"), b"hunter2");
+    // Unknown pairs: closed without data.
+    assert_eq!(systemd_load(&systemd, "other.service", "dbpw"), b"");
+    assert_eq!(systemd_load(&systemd, "myapp.service", "token"), b"");
+    // A plain connection (no abstract address): nothing.
+    let mut plain = UnixStream::connect(&systemd).unwrap();
+    let mut out = Vec::new();
+    plain.read_to_end(&mut out).unwrap();
+    assert!(out.is_empty());
+    drop(agent);
+    let log = audit_log(&s);
+    assert!(
+        has_event(
+            &log,
+            serde_json::json!({
+                "event": "systemd", "unit": "myapp.service", "id": "dbpw", "name": "db/password",
+                "uid": 0, "allowed": true, "result": "served",
+            })
+        ),
+        "{log}"
+    );
+    assert!(
+        has_event(
+            &log,
+            serde_json::json!({
+                "event": "systemd", "unit": "other.service", "allowed": false,
+                "result": "denied: no systemd rule",
+            })
+        ),
+        "{log}"
+    );
+    assert_no_secrets(&s, &log);
+}
+
+fn raw_exchange(stream: &mut UnixStream, bytes: &[u8]) -> String {
+    stream.write_all(bytes).unwrap();
+    let mut line = Vec::new();
+    let mut byte = [0u8];
+    while stream.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
+        line.push(byte[0]);
+    }
+    String::from_utf8(line).unwrap()
+}
+
+#[test]
+fn malformed_oversized_and_slow_clients_do_not_disturb_a_good_one() {
+    let s = setup();
+    let mut config = config(&s);
+    config.request_timeout = Duration::from_millis(500);
+    let agent = start(&s, config);
+    let mut good = unseal(&s);
+
+    // Malformed: an error reply, and the same connection keeps working.
+    let mut bad = UnixStream::connect(&s.socket).unwrap();
+    let reply = raw_exchange(&mut bad, b"{not json\n");
+    assert!(reply.contains(r#""error":"malformed""#), "{reply}");
+    let reply = raw_exchange(&mut bad, b"{\"v\":7,\"op\":\"status\"}\n");
+    assert!(
+        reply.contains(r#""error":"unsupported_version""#),
+        "{reply}"
+    );
+    let reply = raw_exchange(&mut bad, b"\xff\xfe\x00\n");
+    assert!(reply.contains(r#""error":"malformed""#), "{reply}");
+    let reply = raw_exchange(
+        &mut bad,
+        b"{\"v\":1,\"op\":\"get\",\"name\":\"api/token\"}\n",
+    );
+    assert!(reply.contains(r#""kind":"value""#), "{reply}");
+
+    // Slow: half a request, then nothing. It holds only its own connection.
+    let mut slow = UnixStream::connect(&s.socket).unwrap();
+    slow.write_all(b"{\"v\":1,\"op\":").unwrap();
+    // Oversized: more than 64 KiB without a newline.
+    let mut big = UnixStream::connect(&s.socket).unwrap();
+    let reply = raw_exchange(&mut big, &vec![b'a'; 70 * 1024]);
+    assert!(reply.contains(r#""error":"too_large""#), "{reply}");
+    let mut rest = Vec::new();
+    big.read_to_end(&mut rest).unwrap();
+
+    // Meanwhile the good client is served.
+    for _ in 0..50 {
+        assert_eq!(good.get("db/password").unwrap().expose(), b"hunter2");
+    }
+    // The slow one times out and is closed.
+    let mut line = String::new();
+    slow.read_to_string(&mut line).unwrap();
+    assert!(line.contains(r#""error":"timeout""#), "{line}");
+    assert_eq!(good.get("db/password").unwrap().expose(), b"hunter2");
+    drop(agent);
+    let log = audit_log(&s);
+    for code in ["malformed", "unsupported_version", "too_large", "timeout"] {
+        assert!(
+            log.contains(&format!(r#""error":"{code}""#)),
+            "{code}: {log}"
+        );
+    }
+}
+
+#[test]
+fn busy_agent_answers_busy_and_idle_connections_reconnect() {
+    let s = setup();
+    let mut config = config(&s);
+    config.max_connections = 2;
+    config.idle_timeout = Duration::from_millis(300);
+    let agent = start(&s, config);
+    let mut a = Client::connect(&s.socket).unwrap();
+    let mut b = Client::connect(&s.socket).unwrap();
+    a.status().unwrap();
+    b.status().unwrap();
+    let mut c = UnixStream::connect(&s.socket).unwrap();
+    let mut reply = String::new();
+    c.read_to_string(&mut reply).unwrap();
+    assert!(reply.contains(r#""error":"busy""#), "{reply}");
+    // After the idle timeout the agent closes a and b; the client reconnects.
+    thread::sleep(Duration::from_millis(600));
+    assert!(a.status().unwrap().sealed);
+    drop(agent);
+}
+
+#[test]
+fn stale_socket_is_replaced_a_live_one_refused() {
+    let s = setup();
+    // A stale socket: bound, then its listener gone.
+    drop(UnixListener::bind(&s.socket).unwrap());
+    assert!(s.socket.exists());
+    let agent = start(&s, config(&s));
+    assert!(Client::connect(&s.socket).unwrap().status().unwrap().sealed);
+    // A second agent on the same socket is refused.
+    match Agent::start(config(&s), Audit::to_writer(std::io::sink())) {
+        Err(e @ AgentError::InUse { .. }) => assert!(e.to_string().contains("another process")),
+        other => panic!("{other:?}"),
+    }
+    drop(agent);
+    // Not a socket: refused, left alone.
+    std::fs::write(&s.socket, b"precious").unwrap();
+    assert!(matches!(
+        Agent::start(config(&s), Audit::to_writer(std::io::sink())),
+        Err(AgentError::NotASocket { .. })
+    ));
+    assert_eq!(std::fs::read(&s.socket).unwrap(), b"precious");
+    assert!(audit_log(&s).contains(r#""event":"stale_socket""#));
+}
