@@ -589,3 +589,81 @@ fn stale_socket_is_replaced_a_live_one_refused() {
     assert_eq!(std::fs::read(&s.socket).unwrap(), b"precious");
     assert!(audit_log(&s).contains(r#""event":"stale_socket""#));
 }
+
+#[test]
+fn cli_agent_unseal_get_exec_seal_and_sigterm() {
+    let s = setup();
+    let bin = env!("CARGO_BIN_EXE_svault");
+    let mut agent = Command::new(bin)
+        .arg("agent")
+        .arg(&s.vault)
+        .arg("--socket")
+        .arg(&s.socket)
+        .arg("--audit-log")
+        .arg(&s.audit)
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if s.socket.exists() {
+            break;
+        }
+        thread::sleep(Duration::from_millis(25));
+    }
+    let svault = |args: &[&str]| {
+        let out = Command::new(bin)
+            .args(args)
+            .env("SVAULT_SOCKET", &s.socket)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let mut outputs = Vec::new();
+    for (i, words) in s.words[..3].iter().enumerate() {
+        let file = s.dir.path().join(format!("share{i}"));
+        std::fs::write(&file, words).unwrap();
+        outputs.push(svault(&["unseal", "--share-file", file.to_str().unwrap()]).1);
+    }
+    assert_eq!(
+        outputs,
+        [
+            "accepted: alice, member 1. 1 of 3, need 2 more\n",
+            "accepted: bob, member 2. 2 of 3, need 1 more\n",
+            "accepted: carol, member 3. the vault is unsealed\n",
+        ]
+    );
+    assert_eq!(svault(&["get", "db/password"]).1, "hunter2");
+    assert_eq!(svault(&["list"]).1, "api/token\ndb/password\n");
+    let (_, out, _) = svault(&[
+        "exec",
+        "--env",
+        "PW=db/password",
+        "--",
+        "sh",
+        "-c",
+        "printf %s \"$PW\"",
+    ]);
+    assert_eq!(out, "hunter2");
+    let (_, json, _) = svault(&["status", "--json"]);
+    assert!(json.contains("\"sealed\": false"), "{json}");
+    assert_eq!(svault(&["seal"]).1, "sealed\n");
+    let (code, out, err) = svault(&["get", "db/password"]);
+    assert_eq!((code, out.as_str()), (Some(1), ""));
+    assert!(
+        err.starts_with("svault: cannot get 'db/password': the vault is sealed"),
+        "{err}"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(agent.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(agent.wait().unwrap().success());
+    assert!(!s.socket.exists());
+    let log = audit_log(&s);
+    assert!(log.contains(r#""event":"hardening""#) && log.contains(r#""event":"stop""#));
+    assert_no_secrets(&s, &log);
+}

@@ -239,7 +239,11 @@ impl Request {
             "set" => "set",
             "rm" => "rm",
             other => {
-                let shown: String = other.chars().take(40).collect();
+                let shown: String = other
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+                    .take(40)
+                    .collect();
                 return Err(ProtocolError::UnknownOp(shown));
             }
         };

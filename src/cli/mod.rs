@@ -20,6 +20,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod agent;
 mod shamir;
 
 /// The documented exit statuses, shown at the end of `svault --help`.
@@ -61,6 +62,21 @@ enum Command {
     /// lost: any SLIP-0039 tool, or Vault's own code, can do the same.
     #[command(after_long_help = EXIT_STATUSES)]
     Shamir(shamir::Args),
+    /// Serve a vault over a Unix socket: sealed until officers submit their shares,
+    /// then credentials to the callers the policy allows (docs/AGENT.md).
+    Agent(agent::AgentArgs),
+    /// Submit your share (or keyslot passphrase) to a running agent, or --reset.
+    Unseal(agent::UnsealArgs),
+    /// Make a running agent wipe its key and credentials from memory.
+    Seal(agent::SealArgs),
+    /// A running agent's state: sealed or unsealed, progress, who submitted, when.
+    Status(agent::StatusArgs),
+    /// Print a credential's value, from a running agent.
+    Get(agent::GetArgs),
+    /// List the credentials you may read, from a running agent.
+    List(agent::ListArgs),
+    /// Run a command with credentials from a running agent in its environment.
+    Exec(agent::ExecArgs),
 }
 
 /// A process exit status. The numbers are part of the interface: scripts rely on them.
@@ -152,6 +168,13 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Shamir(args) => shamir::run(args),
+        Command::Agent(args) => agent::run_agent(args),
+        Command::Unseal(args) => agent::run_unseal(args),
+        Command::Seal(args) => agent::run_seal(args),
+        Command::Status(args) => agent::run_status(args),
+        Command::Get(args) => agent::run_get(args),
+        Command::List(args) => agent::run_list(args),
+        Command::Exec(args) => agent::run_exec(args),
     };
     match result {
         Ok(output) => write_stdout(output.as_bytes()).into(),

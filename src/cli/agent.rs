@@ -1,0 +1,393 @@
+//! `svault agent`, `unseal`, `seal`, and the agent-backed `status`, `get`, `list` and
+//! `exec`: thin drivers of `svault::agent` (see `docs/AGENT.md`).
+
+use std::ffi::OsString;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
+use super::{Failure, eprint_lines};
+use svault::agent::{Agent, AgentStatus, Audit, Client, Config, Policy};
+use svault::share::slip39;
+
+/// The socket from `--socket`, or else `SVAULT_SOCKET`.
+fn socket_path(socket: Option<PathBuf>) -> Result<PathBuf, Failure> {
+    socket
+        .or_else(|| std::env::var_os("SVAULT_SOCKET").map(PathBuf::from))
+        .ok_or_else(|| Failure::usage("no agent socket: give --socket PATH or set SVAULT_SOCKET"))
+}
+
+fn connect(socket: Option<PathBuf>) -> Result<Client, Failure> {
+    let path = socket_path(socket)?;
+    Client::connect(&path).map_err(|e| Failure::new("cannot reach the agent").because(e))
+}
+
+/// Arguments of `svault agent`.
+#[derive(Debug, clap::Args)]
+pub struct AgentArgs {
+    /// The vault file to serve.
+    vault: PathBuf,
+    /// The socket to listen on (created mode 0600, or 0660 with --socket-group).
+    #[arg(long, value_name = "PATH")]
+    socket: PathBuf,
+    /// Make the socket mode 0660 with this group (a name or a number).
+    #[arg(long, value_name = "GROUP")]
+    socket_group: Option<String>,
+    /// Who may read and write which credentials (see docs/AGENT.md); without it only
+    /// the agent's own uid may.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Also serve systemd's LoadCredential= on this socket.
+    #[arg(long, value_name = "PATH")]
+    systemd_socket: Option<PathBuf>,
+    /// Append the audit log (JSON lines) to this file instead of stderr.
+    #[arg(long, value_name = "FILE")]
+    audit_log: Option<PathBuf>,
+    /// Discard submitted shares this many seconds after the first, unless unsealed.
+    #[arg(long, value_name = "SECS", default_value_t = 900)]
+    expire: u64,
+}
+
+/// Runs the agent until SIGTERM, SIGINT or SIGHUP; then seals and removes its sockets.
+pub fn run_agent(args: AgentArgs) -> Result<Zeroizing<String>, Failure> {
+    use nix::sys::signal::{SigSet, Signal};
+    // Block the stop signals in every thread (threads inherit the mask), and wait for
+    // them here: no signal handler, no unsafe code.
+    let mut signals = SigSet::empty();
+    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        signals.add(s);
+    }
+    signals
+        .thread_block()
+        .map_err(|e| Failure::new("cannot block signals").because(e))?;
+    let mut config = Config::new(&args.vault, &args.socket);
+    config.systemd_socket = args.systemd_socket;
+    config.expire = (args.expire > 0).then(|| Duration::from_secs(args.expire));
+    if let Some(group) = &args.socket_group {
+        config.socket_group = Some(resolve_group(group)?);
+    }
+    if let Some(path) = &args.policy {
+        config.policy = Some(Policy::load(path).map_err(|e| Failure::new(e.to_string()))?);
+    }
+    let audit = match &args.audit_log {
+        Some(path) => Audit::file(path).map_err(|e| {
+            Failure::new(format!("cannot open the audit log {}", path.display())).because(e)
+        })?,
+        None => Audit::stderr(),
+    };
+    let agent = Agent::start(config, audit)
+        .map_err(|e| Failure::new("the agent could not start").because(e))?;
+    eprint_lines(&format!(
+        "agent serving {} on {} (sealed)",
+        args.vault.display(),
+        args.socket.display()
+    ));
+    let signal = signals.wait();
+    agent.stop();
+    if let Ok(signal) = signal {
+        eprint_lines(&format!("stopped by {signal:?}; the vault is sealed"));
+    }
+    Ok(Zeroizing::new(String::new()))
+}
+
+fn resolve_group(group: &str) -> Result<u32, Failure> {
+    if let Ok(gid) = group.parse() {
+        return Ok(gid);
+    }
+    match nix::unistd::Group::from_name(group) {
+        Ok(Some(g)) => Ok(g.gid.as_raw()),
+        _ => Err(Failure::usage(format!(
+            "there is no group named '{group}' on this system"
+        ))),
+    }
+}
+
+/// Arguments of `svault unseal`.
+#[derive(Debug, clap::Args)]
+pub struct UnsealArgs {
+    /// The agent's socket (default: $SVAULT_SOCKET).
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// Read the share words from this file instead of prompting.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["keyslot", "reset"])]
+    share_file: Option<PathBuf>,
+    /// Open this officer's passphrase keyslot instead of entering share words.
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "passphrase_file",
+        conflicts_with = "reset"
+    )]
+    keyslot: Option<String>,
+    /// The keyslot passphrase, read from FILE (first line), as NAME=FILE.
+    #[arg(long, value_name = "NAME=FILE")]
+    passphrase_file: Option<String>,
+    /// Discard the shares submitted so far instead of submitting one.
+    #[arg(long)]
+    reset: bool,
+}
+
+/// Submits one share (or keyslot passphrase), or resets the progress.
+pub fn run_unseal(args: UnsealArgs) -> Result<Zeroizing<String>, Failure> {
+    if args.reset {
+        let status = connect(args.socket)?
+            .reset()
+            .map_err(|e| Failure::new("reset refused").because(e))?;
+        return Ok(Zeroizing::new(format!(
+            "progress discarded: {}\n",
+            status.progress
+        )));
+    }
+    let mut client = connect(args.socket)?;
+    let accepted = if let Some(officer) = &args.keyslot {
+        let spec = args.passphrase_file.unwrap_or_default();
+        let (name, file) = spec.split_once('=').ok_or_else(|| {
+            Failure::usage(
+                "--passphrase-file takes NAME=FILE, e.g. --passphrase-file erin=/run/pass",
+            )
+        })?;
+        if name != officer {
+            return Err(Failure::usage(format!(
+                "--passphrase-file names '{name}' but --keyslot names '{officer}'"
+            )));
+        }
+        let bytes = Zeroizing::new(std::fs::read(file).map_err(|e| {
+            Failure::new(format!("cannot read the passphrase file {file}")).because(e)
+        })?);
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| Failure::new("the passphrase file is not UTF-8 text"))?;
+        let pass = text.strip_suffix('\n').unwrap_or(text);
+        let pass = pass.strip_suffix('\r').unwrap_or(pass);
+        client.submit_keyslot(officer, pass)
+    } else {
+        let words = match &args.share_file {
+            Some(path) => Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+                Failure::new(format!("cannot read the share file {}", path.display())).because(e)
+            })?),
+            None => prompt_share()?,
+        };
+        // Check the words here first: the full hint (which word, a correction) is shown
+        // on this terminal only; the agent never repeats words.
+        if let Err(e) = slip39::parse(&words) {
+            return Err(Failure::new("the share was not sent").because(e));
+        }
+        client.submit_share(words.trim())
+    };
+    let accepted = accepted.map_err(|e| Failure::new("the agent refused the share").because(e))?;
+    let state = if accepted.status.sealed {
+        accepted.status.progress.clone()
+    } else {
+        "the vault is unsealed".into()
+    };
+    Ok(Zeroizing::new(format!(
+        "accepted: {}, member {}. {state}\n",
+        accepted.officer, accepted.member
+    )))
+}
+
+/// Reads one line from the terminal with echo off (or from stdin when it is not one).
+fn prompt_share() -> Result<Zeroizing<String>, Failure> {
+    use nix::sys::termios::{LocalFlags, SetArg, tcgetattr, tcsetattr};
+    let stdin = std::io::stdin();
+    let mut line = Zeroizing::new(String::with_capacity(1024));
+    let saved = if stdin.is_terminal() {
+        eprint_lines("enter your share words (input is not shown):");
+        let _ = std::io::stderr().flush();
+        let saved = tcgetattr(&stdin).ok();
+        if let Some(original) = &saved {
+            let mut quiet = original.clone();
+            quiet.local_flags.remove(LocalFlags::ECHO);
+            let _ = tcsetattr(&stdin, SetArg::TCSAFLUSH, &quiet);
+        }
+        saved
+    } else {
+        None
+    };
+    let read = stdin.lock().read_line(&mut line);
+    if let Some(original) = &saved {
+        let _ = tcsetattr(&stdin, SetArg::TCSAFLUSH, original);
+        eprintln!();
+    }
+    read.map_err(|e| Failure::new("cannot read the share").because(e))?;
+    Ok(line)
+}
+
+/// Arguments of `svault seal`.
+#[derive(Debug, clap::Args)]
+pub struct SealArgs {
+    /// The agent's socket (default: $SVAULT_SOCKET).
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+}
+
+/// Seals the agent: it wipes the key and credentials from memory.
+pub fn run_seal(args: SealArgs) -> Result<Zeroizing<String>, Failure> {
+    connect(args.socket)?
+        .seal()
+        .map_err(|e| Failure::new("seal refused").because(e))?;
+    Ok(Zeroizing::new("sealed\n".into()))
+}
+
+/// Arguments of `svault status` against an agent.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The agent's socket (default: $SVAULT_SOCKET).
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// Print the status as JSON (the protocol's status object).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Sealed or unsealed, progress, who submitted and when.
+pub fn run_status(args: StatusArgs) -> Result<Zeroizing<String>, Failure> {
+    let status = connect(args.socket)?
+        .status()
+        .map_err(|e| Failure::new("no status").because(e))?;
+    if args.json {
+        let mut text = serde_json::to_string_pretty(&status)
+            .map_err(|e| Failure::new("cannot encode the status").because(e))?;
+        text.push('\n');
+        return Ok(Zeroizing::new(text));
+    }
+    Ok(Zeroizing::new(describe_status(&status)))
+}
+
+fn describe_status(status: &AgentStatus) -> String {
+    let mut out = String::new();
+    if status.sealed {
+        out.push_str(&format!("sealed: {}\n", status.progress));
+    } else {
+        out.push_str("unsealed");
+        if let Some(n) = status.credentials {
+            out.push_str(&format!(", {n} credentials"));
+        }
+        if let Some(at) = status.since {
+            out.push_str(&format!(", since {at} (Unix time)"));
+        }
+        out.push('\n');
+    }
+    for s in &status.submissions {
+        out.push_str(&format!(
+            "  {} (group {}, member {}) at {}\n",
+            s.officer, s.group, s.member, s.at
+        ));
+    }
+    if let Some(at) = status.expires_at {
+        out.push_str(&format!("progress expires at {at} (Unix time)\n"));
+    }
+    out
+}
+
+/// Arguments of `svault get` against an agent.
+#[derive(Debug, clap::Args)]
+pub struct GetArgs {
+    /// The agent's socket (default: $SVAULT_SOCKET).
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// The credential.
+    name: String,
+}
+
+/// Prints a credential's value (as stored, no newline added).
+pub fn run_get(args: GetArgs) -> Result<Zeroizing<String>, Failure> {
+    let value = connect(args.socket)?
+        .get(&args.name)
+        .map_err(|e| Failure::new(format!("cannot get '{}'", args.name)).because(e))?;
+    let text = std::str::from_utf8(value.expose())
+        .map_err(|_| Failure::new(format!("'{}' is not text; cannot print it", args.name)))?;
+    Ok(Zeroizing::new(text.to_owned()))
+}
+
+/// Arguments of `svault list` against an agent.
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// The agent's socket (default: $SVAULT_SOCKET).
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+}
+
+/// Prints the names the caller may read, one per line.
+pub fn run_list(args: ListArgs) -> Result<Zeroizing<String>, Failure> {
+    let entries = connect(args.socket)?
+        .list()
+        .map_err(|e| Failure::new("cannot list").because(e))?;
+    let mut out = String::new();
+    for e in entries {
+        out.push_str(&e.name);
+        out.push('\n');
+    }
+    Ok(Zeroizing::new(out))
+}
+
+/// Arguments of `svault exec` against an agent.
+#[derive(Debug, clap::Args)]
+pub struct ExecArgs {
+    /// The agent's socket (default: $SVAULT_SOCKET).
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// Set environment variable VAR to credential NAME (repeatable). Without any, every
+    /// credential the caller may read is set, its name upper-cased with other
+    /// characters than letters and digits turned into '_'.
+    #[arg(long = "env", value_name = "VAR=NAME")]
+    env: Vec<String>,
+    /// The command and its arguments.
+    #[arg(last = true, required = true)]
+    command: Vec<OsString>,
+}
+
+/// Runs a command with credentials in its environment (replacing this process).
+pub fn run_exec(args: ExecArgs) -> Result<Zeroizing<String>, Failure> {
+    use std::os::unix::process::CommandExt;
+    let mut client = connect(args.socket)?;
+    let pairs: Vec<(String, String)> = if args.env.is_empty() {
+        client
+            .list()
+            .map_err(|e| Failure::new("cannot list").because(e))?
+            .into_iter()
+            .map(|e| (env_name(&e.name), e.name))
+            .collect()
+    } else {
+        args.env
+            .iter()
+            .map(|spec| {
+                spec.split_once('=')
+                    .map(|(var, name)| (var.to_owned(), name.to_owned()))
+                    .ok_or_else(|| Failure::usage(format!("--env takes VAR=NAME, not '{spec}'")))
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let (program, rest) = args
+        .command
+        .split_first()
+        .ok_or_else(|| Failure::usage("give the command to run after --"))?;
+    let mut command = std::process::Command::new(program);
+    command.args(rest);
+    for (var, name) in pairs {
+        let value = client
+            .get(&name)
+            .map_err(|e| Failure::new(format!("cannot get '{name}'")).because(e))?;
+        let text = std::str::from_utf8(value.expose()).map_err(|_| {
+            Failure::new(format!(
+                "'{name}' is not text; it cannot go in the environment"
+            ))
+        })?;
+        command.env(var, text);
+    }
+    let error = command.exec();
+    Err(Failure::new(format!("cannot run {}", program.to_string_lossy())).because(error))
+}
+
+fn env_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
