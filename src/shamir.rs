@@ -311,7 +311,7 @@ pub fn check_consistency(shares: &[Share], threshold: u8) -> Result<Consistency,
         return Ok(Consistency::Consistent);
     }
     let mut bases: Vec<Vec<usize>> = (0..n / t).map(|w| (w * t..(w + 1) * t).collect()).collect();
-    if n % t != 0 {
+    if !n.is_multiple_of(t) {
         bases.push((n - t..n).collect());
     }
     let mut scratch = Zeroizing::new(vec![0u8; len]);

@@ -1,6 +1,8 @@
 //! The vault file end to end: create, submit, unseal, edit, save; every refusal of a
 //! share or passphrase; keyslots; versions; damage; lost updates; officers and rekeys.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
+
 use std::fs;
 use std::path::{Path, PathBuf};
 

@@ -6,6 +6,8 @@
 //! `SVAULT_WRITE_VECTOR=v1 cargo test --test vault_vectors` writes a new directory
 //! (for a new format version only: released ones are never rewritten).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
+
 use std::fs;
 use std::path::PathBuf;
 
@@ -38,7 +40,12 @@ fn every_released_version_opens() {
         let mut count = 0;
         for line in expected.lines() {
             let (name, value) = line.split_once(" = ").unwrap();
-            assert_eq!(vault.get(name).unwrap().expose(), value.as_bytes(), "{}: {name}", dir.display());
+            assert_eq!(
+                vault.get(name).unwrap().expose(),
+                value.as_bytes(),
+                "{}: {name}",
+                dir.display()
+            );
             count += 1;
         }
         assert_eq!(vault.list().len(), count, "{}", dir.display());
@@ -51,11 +58,29 @@ fn write(version: &str) {
     let dir = vectors().join(version);
     fs::create_dir_all(&dir).unwrap();
     let draft = Draft::new(&Plan::simple(2, &["alice", "bob", "carol"])).unwrap();
-    let shares: String = draft.issued().iter().map(|i| format!("{}\n", i.share.to_words().as_str())).collect();
-    let mut vault = draft.write_new(dir.join("vault.svault"), Some(("scripted", vec!["alice".into(), "bob".into(), "carol".into()]))).unwrap();
-    let values = [("api/token", "tok-0123456789"), ("db/password", "correct horse battery staple"), ("empty", "")];
+    let shares: String = draft
+        .issued()
+        .iter()
+        .map(|i| format!("{}\n", i.share.to_words().as_str()))
+        .collect();
+    let mut vault = draft
+        .write_new(
+            dir.join("vault.svault"),
+            Some((
+                "scripted",
+                vec!["alice".into(), "bob".into(), "carol".into()],
+            )),
+        )
+        .unwrap();
+    let values = [
+        ("api/token", "tok-0123456789"),
+        ("db/password", "correct horse battery staple"),
+        ("empty", ""),
+    ];
     for (name, value) in values {
-        vault.set(name, SecretBytes::from_slice(value.as_bytes())).unwrap();
+        vault
+            .set(name, SecretBytes::from_slice(value.as_bytes()))
+            .unwrap();
     }
     vault.save().unwrap();
     let _ = fs::remove_file(dir.join("vault.svault.bak"));

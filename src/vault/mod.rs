@@ -389,10 +389,19 @@ impl Sealed {
             header: self.header.clone(),
             master,
             credentials,
-            file_digest: Some(Sha256::digest(&self.bytes).into()),
+            file_digest: version_tag(&self.bytes),
             known_shares: known,
         })
     }
+}
+
+/// Identifies one saved version of a vault file cheaply: SHA-256 of the authenticated
+/// header and the payload nonce, which every save draws afresh. `None` for bytes that
+/// are not a vault.
+fn version_tag(bytes: &[u8]) -> Option<[u8; 32]> {
+    let framed = format::frame(bytes).ok()?;
+    let end = framed.authenticated.len() + format::NONCE_LEN;
+    Some(Sha256::digest(bytes.get(..end)?).into())
 }
 
 /// A share has no `Clone` (it is secret); this makes a second one through its words.
@@ -526,7 +535,7 @@ pub struct Unsealed {
     header: Header,
     master: MasterSecret,
     credentials: BTreeMap<String, Credential>,
-    /// SHA-256 of the file as last read or written, to refuse lost updates.
+    /// [`version_tag`] of the file as last read or written, to refuse lost updates.
     file_digest: Option<[u8; 32]>,
     /// Shares known to this process (submitted, or issued by a draft), for adding officers.
     known_shares: Vec<Slip39Share>,
@@ -657,13 +666,12 @@ impl Unsealed {
         };
         let _lock = file::WriteLock::acquire(&path).map_err(io)?;
         let current = std::fs::read(&path).map_err(io)?;
-        let current_digest: [u8; 32] = Sha256::digest(&current).into();
-        if self.file_digest != Some(current_digest) {
+        if self.file_digest.is_none() || self.file_digest != version_tag(&current) {
             return Err(SaveError::ChangedSinceOpen { path });
         }
         let bytes = self.to_bytes()?;
         file::replace(&path, &bytes).map_err(io)?;
-        self.file_digest = Some(Sha256::digest(&bytes).into());
+        self.file_digest = version_tag(&bytes);
         Ok(())
     }
 
@@ -1041,7 +1049,7 @@ impl Draft {
             path: path.clone(),
             source,
         })?;
-        vault.file_digest = Some(Sha256::digest(&bytes).into());
+        vault.file_digest = version_tag(&bytes);
         Ok(vault)
     }
 }

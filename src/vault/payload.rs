@@ -12,6 +12,7 @@ use zeroize::Zeroizing;
 use crate::secret::SecretBytes;
 
 /// One stored credential: its value and public metadata.
+#[derive(Debug)]
 pub(crate) struct Credential {
     pub(crate) value: SecretBytes,
     pub(crate) created: u64,
