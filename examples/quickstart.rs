@@ -1,16 +1,14 @@
-//! Splits a fresh random key 3-of-5, shows the shares, recombines them from several
-//! different triples, checks the whole set, and shows that a damaged share is named.
+//! The main job end to end on a throwaway vault in a temporary directory:
+//! split a new master secret 3-of-5 for five officers, check every share against the
+//! file (the drill), store a credential, unseal with three officers, read it back, show
+//! that a wrong share is named, and print the vault's status.
 //!
 //! Run: `cargo run --release --example quickstart`
 
 use std::process::ExitCode;
 
-use rand::RngCore;
-use svault::shamir::{self, Consistency, Share};
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use svault::secret::SecretBytes;
+use svault::vault::{Draft, Plan, Vault};
 
 fn main() -> ExitCode {
     match run() {
@@ -22,55 +20,54 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> Result<(), String> {
-    let mut key = zeroize::Zeroizing::new([0u8; 32]);
-    rand::rngs::OsRng.fill_bytes(&mut key[..]);
-    println!("throwaway key:  {}", hex(&key[..]));
-    println!("kernel:         {}", svault::gf256::kernel());
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("app.svault");
+    let officers = ["alice", "bob", "carol", "dave", "erin"];
 
-    let shares = shamir::split(&key[..], 3, 5).map_err(|e| e.to_string())?;
-    for share in &shares {
-        // A demo key: printing shares is what this example is for.
-        println!("share {}:        {}", share.x(), hex(share.y()));
+    // 1. The split: a 256-bit master secret, SLIP-0039 shares for five officers.
+    let draft = Draft::new(&Plan::simple(3, &officers))?;
+    let words: Vec<String> = draft.issued().iter().map(|i| i.share.to_words().to_string()).collect();
+    println!("split 3-of-5; alice's share ({} words): {} …", words[0].split(' ').count(), first_words(&words[0]));
+    let mut vault = draft.write_new(&path, Some(("scripted", officers.iter().map(|s| s.to_string()).collect())))?;
+    vault.set("db/password", SecretBytes::from_slice(b"correct horse battery staple"))?;
+    vault.save()?;
+
+    // 2. The drill: each officer checks their share against the file alone.
+    let sealed = Vault::open(&path)?;
+    for text in &words {
+        let share = svault::share::slip39::parse(text)?;
+        let officer = sealed.identify(&share)?;
+        println!("verify: valid share of officer {} (member {})", officer.name, officer.member + 1);
     }
 
-    for triple in [[0usize, 1, 2], [0, 2, 4], [1, 3, 4], [2, 3, 4]] {
-        let chosen: Vec<Share> = triple
-            .iter()
-            .map(|&i| Share::new(shares[i].x(), shares[i].y().to_vec()))
-            .collect();
-        let back = shamir::combine(&chosen).map_err(|e| e.to_string())?;
-        let names: Vec<String> = chosen.iter().map(|s| s.x().to_string()).collect();
-        let ok = back[..] == key[..];
-        println!(
-            "shares {:<9} → {}",
-            names.join(","),
-            if ok { "the key" } else { "WRONG" }
-        );
-        if !ok {
-            return Err("a triple did not recombine".into());
-        }
+    // 3. Boot: three officers unseal; a share from another vault is named on the way.
+    let mut sealed = Vault::open(&path)?;
+    println!("unseal: {}", sealed.submit_text(&words[4])?);
+    let stranger = Draft::new(&Plan::simple(2, &["x", "y"]))?;
+    let stranger_words = stranger.issued()[0].share.to_words();
+    if let Err(refused) = sealed.submit_text(&stranger_words) {
+        println!("unseal: refused: {refused}");
     }
+    println!("unseal: {}", sealed.submit_text(&words[1])?);
+    println!("unseal: {}", sealed.submit_text(&words[2])?);
+    let vault = sealed.unseal()?;
+    let value = vault.get("db/password").ok_or("the credential is missing")?;
+    println!("get db/password: {}", String::from_utf8_lossy(value.expose()));
 
-    match shamir::check_consistency(&shares, 3).map_err(|e| e.to_string())? {
-        Consistency::Consistent => {
-            println!("all 5 shares lie on one polynomial: any 3 of them work")
-        }
-        other => return Err(format!("fresh shares are not consistent: {other:?}")),
-    }
-
-    let mut damaged: Vec<Share> = shares
-        .iter()
-        .map(|s| Share::new(s.x(), s.y().to_vec()))
-        .collect();
-    let mut y = damaged[3].y().to_vec();
-    y[0] ^= 0x20;
-    damaged[3] = Share::new(4, y);
-    match shamir::check_consistency(&damaged, 3).map_err(|e| e.to_string())? {
-        Consistency::Deviating { deviants, .. } => {
-            println!("with share 4 damaged, the check names: {deviants:?}")
-        }
-        other => return Err(format!("damage went unnoticed: {other:?}")),
-    }
+    // 4. Status, from the header alone.
+    let header = Vault::open(&path)?.header().clone();
+    println!(
+        "status: vault {}, {} of {} officers, split {}, verified by {:?}",
+        svault::vault::format::to_hex(&header.vault_id.0),
+        header.split.groups[0].member_threshold,
+        header.officers.len(),
+        header.split.identifier,
+        header.ceremony.map(|c| c.verified).unwrap_or_default()
+    );
     Ok(())
+}
+
+fn first_words(words: &str) -> String {
+    words.split(' ').take(3).collect::<Vec<_>>().join(" ")
 }

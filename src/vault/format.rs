@@ -420,7 +420,7 @@ impl fmt::Debug for HexVec {
 }
 
 /// Lowercase hex of public bytes.
-pub(crate) fn to_hex(bytes: &[u8]) -> String {
+pub fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
