@@ -33,3 +33,8 @@ pub mod secret;
 pub mod shamir;
 pub mod share;
 pub mod vault;
+
+/// The README's examples, run as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
