@@ -27,10 +27,24 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     // 1. The split: a 256-bit master secret, SLIP-0039 shares for five officers.
     let draft = Draft::new(&Plan::simple(3, &officers))?;
-    let words: Vec<String> = draft.issued().iter().map(|i| i.share.to_words().to_string()).collect();
-    println!("split 3-of-5; alice's share ({} words): {} …", words[0].split(' ').count(), first_words(&words[0]));
-    let mut vault = draft.write_new(&path, Some(("scripted", officers.iter().map(|s| s.to_string()).collect())))?;
-    vault.set("db/password", SecretBytes::from_slice(b"correct horse battery staple"))?;
+    let words: Vec<String> = draft
+        .issued()
+        .iter()
+        .map(|i| i.share.to_words().to_string())
+        .collect();
+    println!(
+        "split 3-of-5; alice's share ({} words): {} …",
+        words[0].split(' ').count(),
+        first_words(&words[0])
+    );
+    let mut vault = draft.write_new(
+        &path,
+        Some(("scripted", officers.iter().map(|s| s.to_string()).collect())),
+    )?;
+    vault.set(
+        "db/password",
+        SecretBytes::from_slice(b"correct horse battery staple"),
+    )?;
     vault.save()?;
 
     // 2. The drill: each officer checks their share against the file alone.
@@ -38,7 +52,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     for text in &words {
         let share = svault::share::slip39::parse(text)?;
         let officer = sealed.identify(&share)?;
-        println!("verify: valid share of officer {} (member {})", officer.name, officer.member + 1);
+        println!(
+            "verify: valid share of officer {} (member {})",
+            officer.name,
+            officer.member + 1
+        );
     }
 
     // 3. Boot: three officers unseal; a share from another vault is named on the way.
@@ -52,8 +70,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("unseal: {}", sealed.submit_text(&words[1])?);
     println!("unseal: {}", sealed.submit_text(&words[2])?);
     let vault = sealed.unseal()?;
-    let value = vault.get("db/password").ok_or("the credential is missing")?;
-    println!("get db/password: {}", String::from_utf8_lossy(value.expose()));
+    let value = vault
+        .get("db/password")
+        .ok_or("the credential is missing")?;
+    println!(
+        "get db/password: {}",
+        String::from_utf8_lossy(value.expose())
+    );
 
     // 4. Status, from the header alone.
     let header = Vault::open(&path)?.header().clone();
