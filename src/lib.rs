@@ -29,6 +29,7 @@
 
 pub mod agent;
 pub mod gf256;
+pub mod prompt;
 pub mod secret;
 pub mod shamir;
 pub mod share;

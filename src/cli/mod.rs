@@ -21,6 +21,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod agent;
+pub mod quorum;
 mod shamir;
 
 /// The documented exit statuses, shown at the end of `svault --help`.
@@ -120,6 +121,15 @@ impl Failure {
 
     /// A usage error (status 2).
     pub fn usage(message: impl Into<String>) -> Failure {
+        Failure {
+            status: Status::Usage,
+            ..Failure::new(message)
+        }
+    }
+
+    /// An input or output error (status 2, like a usage error): a file that cannot be
+    /// read or written, a terminal that fails.
+    pub fn io(message: impl Into<String>) -> Failure {
         Failure {
             status: Status::Usage,
             ..Failure::new(message)
