@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 pub mod agent;
+pub mod ceremony;
 pub mod gf256;
 pub mod prompt;
 pub mod secret;
