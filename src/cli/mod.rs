@@ -21,8 +21,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod agent;
+mod ceremony;
 pub mod quorum;
 mod shamir;
+mod sheet;
 
 /// The documented exit statuses, shown at the end of `svault --help`.
 const EXIT_STATUSES: &str = "\
@@ -78,6 +80,13 @@ enum Command {
     List(agent::ListArgs),
     /// Run a command with credentials from a running agent in its environment.
     Exec(agent::ExecArgs),
+    /// Create a vault: split a new master secret and verify every share with the
+    /// officer who will hold it (the ceremony); nothing is written unless all pass.
+    Init(ceremony::InitArgs),
+    /// Add an officer with a new share on the same polynomial, after a quorum.
+    AddOfficer(ceremony::AddOfficerArgs),
+    /// Replace the master secret and every share (a new ceremony), after a quorum.
+    Rekey(ceremony::RekeyArgs),
 }
 
 /// A process exit status. The numbers are part of the interface: scripts rely on them.
@@ -185,6 +194,9 @@ pub fn main() -> ExitCode {
         Command::Get(args) => agent::run_get(args),
         Command::List(args) => agent::run_list(args),
         Command::Exec(args) => agent::run_exec(args),
+        Command::Init(args) => ceremony::run_init(args),
+        Command::AddOfficer(args) => ceremony::run_add_officer(args),
+        Command::Rekey(args) => ceremony::run_rekey(args),
     };
     match result {
         Ok(output) => write_stdout(output.as_bytes()).into(),

@@ -1,0 +1,344 @@
+//! The ceremony end to end through the `svault` binary: scripted init, share files,
+//! sheets with a QR code, keyslots, add-officer and rekey.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use svault::share::slip39;
+use svault::vault::{SubmitError, Vault, backup_path};
+
+fn svault(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_svault"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn words(path: &Path) -> String {
+    fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+const FIVE: [&str; 5] = ["alice", "bob", "carol", "dave", "erin"];
+
+fn init_five(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let vault = dir.join("app.svault");
+    let out = dir.join("shares");
+    let mut args = vec![
+        "init",
+        s(&vault),
+        "--threshold",
+        "3",
+        "--shares-out",
+        s(&out),
+    ];
+    for n in FIVE {
+        args.extend(["--officer", n]);
+    }
+    let o = svault(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (vault, out)
+}
+
+#[test]
+fn scripted_init_three_of_five_opens_with_any_three() {
+    let dir = tempfile::tempdir().unwrap();
+    let (vault, out) = init_five(dir.path());
+    let mut shares = Vec::new();
+    for n in FIVE {
+        let path = out.join(format!("{n}.share"));
+        let meta = fs::metadata(&path).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        let text = fs::read_to_string(&path).unwrap();
+        let mut lines = text.lines();
+        let first = lines.next().unwrap();
+        assert_eq!(first.split(' ').count(), 33, "256-bit by default");
+        assert!(slip39::parse(first).is_ok());
+        let rest: Vec<&str> = lines.collect();
+        assert!(
+            !rest.is_empty() && rest.iter().all(|l| l.starts_with('#')),
+            "{rest:?}"
+        );
+        assert!(rest.iter().any(|l| l.contains(&format!("officer {n}"))));
+        shares.push(first.to_owned());
+    }
+    let header = Vault::open(&vault).unwrap().header().clone();
+    let record = header.ceremony.unwrap();
+    assert_eq!(record.method, "scripted");
+    assert_eq!(record.verified, FIVE);
+    for a in 0..5 {
+        for b in a + 1..5 {
+            for c in b + 1..5 {
+                let mut sealed = Vault::open(&vault).unwrap();
+                for i in [a, b, c] {
+                    sealed.submit_text(&shares[i]).unwrap();
+                }
+                sealed.unseal().unwrap();
+            }
+        }
+    }
+    // Never over an existing vault or share file.
+    let o = svault(&[
+        "init",
+        s(&vault),
+        "--threshold",
+        "2",
+        "--officer",
+        "x",
+        "--officer",
+        "y",
+        "--shares-out",
+        s(&dir.path().join("o2")),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("already exists"));
+}
+
+#[test]
+fn secret_bits_128_gives_20_words_and_keyslot_from_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("v");
+    let out = dir.path().join("o");
+    let pass = dir.path().join("erin.pass");
+    fs::write(&pass, "horse battery\n").unwrap();
+    let pf = format!("erin={}", s(&pass));
+    let o = svault(&[
+        "init",
+        s(&vault),
+        "--threshold",
+        "2",
+        "--officer",
+        "alice",
+        "--officer",
+        "erin",
+        "--keyslot",
+        "erin",
+        "--passphrase-file",
+        &pf,
+        "--secret-bits",
+        "128",
+        "--shares-out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(words(&out.join("alice.share")).split(' ').count(), 20);
+    let mut sealed = Vault::open(&vault).unwrap();
+    sealed.submit_passphrase("erin", b"horse battery").unwrap();
+    sealed
+        .submit_text(&words(&out.join("alice.share")))
+        .unwrap();
+    sealed.unseal().unwrap();
+    // A keyslot for someone who is not an officer: usage error, nothing written.
+    let o = svault(&[
+        "init",
+        s(&dir.path().join("w")),
+        "--threshold",
+        "2",
+        "--officer",
+        "a",
+        "--officer",
+        "b",
+        "--keyslot",
+        "zed",
+        "--passphrase-file",
+        "zed=/nonexistent",
+        "--shares-out",
+        s(&dir.path().join("o3")),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!dir.path().join("w").exists());
+}
+
+/// Reads the module grid back from the sheet's SVG and decodes it with rqrr.
+fn decode_sheet(html: &str) -> String {
+    let start = html.find("<svg").unwrap();
+    let svg = &html[start..start + html[start..].find("</svg>").unwrap()];
+    let vb = svg.split("viewBox=\"0 0 ").nth(1).unwrap();
+    let size: usize = vb.split(' ').next().unwrap().parse().unwrap();
+    let scale = 4;
+    let mut dark = vec![false; size * size];
+    for rect in svg.split("<rect x=\"").skip(1) {
+        let x: usize = rect.split('"').next().unwrap().parse().unwrap();
+        let y: usize = rect
+            .split("y=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        dark[y * size + x] = true;
+    }
+    let px = size * scale;
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(px, px, |x, y| {
+        if dark[(y / scale) * size + x / scale] {
+            0
+        } else {
+            255
+        }
+    });
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1);
+    grids[0].decode().unwrap().1
+}
+
+#[test]
+fn sheets_hold_the_words_and_a_qr_code_of_the_share() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("v");
+    let sheets = dir.path().join("sheets");
+    let out = dir.path().join("o");
+    let o = svault(&[
+        "init",
+        s(&vault),
+        "--threshold",
+        "2",
+        "--officer",
+        "alice",
+        "--officer",
+        "bob",
+        "--sheets",
+        s(&sheets),
+        "--shares-out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for n in ["alice", "bob"] {
+        let path = sheets.join(format!("{n}.html"));
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let html = fs::read_to_string(&path).unwrap();
+        let share = words(&out.join(format!("{n}.share")));
+        assert!(html.contains(&format!("svault share of officer {n}")));
+        assert!(html.contains(&format!(
+            "<li><b>33</b> {}</li>",
+            share.split(' ').next_back().unwrap()
+        )));
+        assert_eq!(decode_sheet(&html), share);
+    }
+}
+
+#[test]
+fn add_officer_then_rekey_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let (vault, out) = init_five(dir.path());
+    let sf = |n: &str| s(&out.join(format!("{n}.share"))).to_owned();
+    let (a, b, c) = (sf("alice"), sf("bob"), sf("carol"));
+    let before: Vec<String> = FIVE
+        .iter()
+        .map(|n| words(&out.join(format!("{n}.share"))))
+        .collect();
+    let new_out = dir.path().join("frank");
+    let o = svault(&[
+        "add-officer",
+        s(&vault),
+        "frank",
+        "--share-file",
+        &a,
+        "--share-file",
+        &b,
+        "--share-file",
+        &c,
+        "--shares-out",
+        s(&new_out),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("added officer frank"));
+    let frank = words(&new_out.join("frank.share"));
+    // frank plus two old officers unseal; the old shares are unchanged.
+    let mut sealed = Vault::open(&vault).unwrap();
+    sealed.submit_text(&frank).unwrap();
+    sealed.submit_text(&before[3]).unwrap();
+    sealed.submit_text(&before[4]).unwrap();
+    sealed.unseal().unwrap();
+    let record = sealed.header().ceremony.clone().unwrap();
+    assert!(record.verified.contains(&"frank".to_owned()));
+
+    let re_out = dir.path().join("rekeyed");
+    let o = svault(&[
+        "rekey",
+        s(&vault),
+        "--threshold",
+        "2",
+        "--officer",
+        "alice",
+        "--officer",
+        "bob",
+        "--officer",
+        "frank",
+        "--share-file",
+        &a,
+        "--share-file",
+        &b,
+        "--share-file",
+        &c,
+        "--shares-out",
+        s(&re_out),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("old shares still open"), "{stdout}");
+    // Old shares are refused by name as an older split.
+    let mut sealed = Vault::open(&vault).unwrap();
+    let err = sealed.submit_text(&before[0]).unwrap_err();
+    assert!(matches!(err, SubmitError::OlderSplit { .. }), "{err}");
+    assert!(err.to_string().contains("older split"));
+    sealed
+        .submit_text(&words(&re_out.join("alice.share")))
+        .unwrap();
+    sealed
+        .submit_text(&words(&re_out.join("frank.share")))
+        .unwrap();
+    sealed.unseal().unwrap();
+    // The backup still opens with the old shares.
+    let mut old = Vault::open(backup_path(&vault)).unwrap();
+    for w in &before[..3] {
+        old.submit_text(w).unwrap();
+    }
+    old.unseal().unwrap();
+}
+
+/// An interrupted interactive ceremony at a real terminal (a pseudo-terminal made by
+/// `script`): end of input at the first share writes nothing, and the screen says so.
+#[test]
+fn interrupted_at_a_terminal_writes_nothing() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("script(1) not installed; skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("v");
+    let cmd = format!(
+        "{} init {} --threshold 2 --officer alice --officer bob",
+        env!("CARGO_BIN_EXE_svault"),
+        s(&vault)
+    );
+    // stdin closed at once: the terminal sees end of input at the first prompt.
+    let o = Command::new("script")
+        .args(["-q", "-e", "-c", &cmd, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let screen =
+        String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert!(screen.contains("Officer alice (1 of 2)"), "{screen}");
+    assert!(screen.contains("the ceremony was interrupted"), "{screen}");
+    assert!(screen.contains("nothing was written"), "{screen}");
+    assert!(!vault.exists());
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+}
