@@ -9,7 +9,7 @@
 //!                      Unsealed ── get / set / remove / list ── save() (atomic, locked)
 //! ```
 //!
-//! The file format is specified in `docs/FORMAT.md`; [`format`] implements it.
+//! The file format is specified in `docs/FORMAT.md`; the [`format` module](mod@format) implements it.
 //!
 //! ```
 //! use svault::secret::SecretBytes;
