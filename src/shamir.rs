@@ -273,8 +273,10 @@ pub enum Consistency {
     },
     /// Some share is off, but no threshold + 1 of the shares were found on one
     /// polynomial, so the culprit cannot be named (e.g. 3 shares at threshold 2 with
-    /// one wrong: every pair fits a line). Add shares, or test each against the
-    /// vault's commitments.
+    /// one wrong: every pair fits a line). When the set has at most 4096
+    /// threshold-subsets every one was tried, so no threshold + 1 shares agree at all;
+    /// for larger sets only the bases described at [`check_consistency`] were. Add
+    /// shares, or test each against the vault's commitments.
     Undetermined,
 }
 
@@ -284,8 +286,9 @@ pub enum Consistency {
 /// other share's x and compared, O(n·t·len).
 ///
 /// When some share is off, further base sets are tried (disjoint windows of the input,
-/// then the input with one share left out) until one is shared by at least
-/// `threshold + 1` shares; the rest are named as deviants. Under accidental damage the
+/// then the input with one share left out, then — when there are at most 4096 of them —
+/// every threshold-subset) until one is shared by at least `threshold + 1` shares; the
+/// rest are named as deviants. Under accidental damage the
 /// first or second base decides. See [`Consistency`] for what can be concluded.
 ///
 /// # Errors
@@ -319,6 +322,7 @@ pub fn check_consistency(shares: &[Share], threshold: u8) -> Result<Consistency,
         .iter()
         .cloned()
         .chain((0..n).map(|skip| (0..n).filter(|&i| i != skip).take(t).collect()))
+        .chain(small_subsets(n, t, EXHAUSTIVE_SUBSETS))
     {
         let agrees = agreement(shares, &base, &mut scratch);
         let agreeing = agrees.iter().filter(|&&a| a).count();
@@ -340,6 +344,36 @@ pub fn check_consistency(shares: &[Share], threshold: u8) -> Result<Consistency,
         }
     }
     Ok(Consistency::Undetermined)
+}
+
+/// Up to this many threshold-subsets, [`check_consistency`] tries every one before it
+/// answers [`Consistency::Undetermined`].
+const EXHAUSTIVE_SUBSETS: u64 = 4096;
+
+/// Every `t`-subset of `0..n` in lexicographic order, or none when there are more than
+/// `limit` of them.
+fn small_subsets(n: usize, t: usize, limit: u64) -> Vec<Vec<usize>> {
+    // C(n, t) by the multiplicative formula, giving up once past the limit.
+    let mut count: u64 = 1;
+    for i in 0..t.min(n - t) {
+        count = count * (n - i) as u64 / (i as u64 + 1);
+        if count > limit {
+            return Vec::new();
+        }
+    }
+    let mut out = Vec::new();
+    let mut pick: Vec<usize> = (0..t).collect();
+    loop {
+        out.push(pick.clone());
+        // Advance the rightmost index that can still move.
+        let Some(i) = (0..t).rev().find(|&i| pick[i] < n - t + i) else {
+            return out;
+        };
+        pick[i] += 1;
+        for j in i + 1..t {
+            pick[j] = pick[j - 1] + 1;
+        }
+    }
 }
 
 /// For each share, whether it lies on the polynomial through the shares at `base`

@@ -294,6 +294,33 @@ fn consistency_check_with_one_spare_share_cannot_name_the_culprit() {
     }
 }
 
+/// Found by fuzzing: every window and every leave-one-out base held a damaged share,
+/// while shares 2, 4 and 6 agree. (The damage is chosen not to lie on a line itself:
+/// damage e(x) that fits a line would put shares 1, 3 and 5 on one of their own.)
+#[test]
+fn consistency_check_finds_agreeing_shares_that_no_window_holds() {
+    let shares = split_with_rng(b"xyz", 2, 6, &mut rng(9)).unwrap();
+    let set: Vec<Share> = shares
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut y = s.y().to_vec();
+            if i % 2 == 0 {
+                y[0] ^= [1, 1, 2][i / 2];
+            }
+            Share::new(s.x(), y)
+        })
+        .collect();
+    assert_eq!(
+        check_consistency(&set, 2).unwrap(),
+        Consistency::Deviating {
+            deviants: vec![1, 3, 5],
+            agreeing: 3,
+            unique: false
+        }
+    );
+}
+
 #[test]
 fn consistency_check_flags_shares_from_a_different_split() {
     // Shares mixed from two splits of the same secret at the same x: each recombines
