@@ -4,7 +4,7 @@
 Reads criterion's `<criterion dir>/<group>/<function>[/<parameter>]/new/` files:
 `benchmark.json` (names and throughput) and `estimates.json` (statistics, in ns).
 
-Usage: python3 benches/table.py [CRITERION_DIR]
+Usage (from benches/peers): python3 table.py [CRITERION_DIR]
 
 CRITERION_DIR defaults to $CRITERION_HOME, else $CARGO_TARGET_DIR/criterion, else
 target/criterion. Throughput is given in MiB/s (2^20 bytes per second), the unit
