@@ -86,13 +86,13 @@ fn open(key: &[u8; 32], aad: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>>
 }
 
 /// `SHA-256(label ‖ 0 ‖ vault_id ‖ salt ‖ share words)`.
-pub(crate) fn commitment(vault_id: &[u8; 16], salt: &[u8; 16], share_words: &str) -> [u8; 32] {
+pub(crate) fn commitment(vault_id: &[u8; 16], salt: &[u8; 16], share_words: &[u8]) -> [u8; 32] {
     let mut hash = Sha256::new();
     hash.update(COMMITMENT_LABEL);
     hash.update([0u8]);
     hash.update(vault_id);
     hash.update(salt);
-    hash.update(share_words.as_bytes());
+    hash.update(share_words);
     hash.finalize().into()
 }
 
@@ -100,7 +100,7 @@ pub(crate) fn commitment(vault_id: &[u8; 16], salt: &[u8; 16], share_words: &str
 pub(crate) fn commitment_matches(
     vault_id: &[u8; 16],
     salt: &[u8; 16],
-    share_words: &str,
+    share_words: &[u8],
     digest: &[u8; 32],
 ) -> bool {
     bool::from(commitment(vault_id, salt, share_words).ct_eq(digest))

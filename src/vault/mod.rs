@@ -466,7 +466,7 @@ fn identify<'h>(
     if !crypto::commitment_matches(
         &header.vault_id.0,
         &c.salt.0,
-        &share.to_words(),
+        share.to_words().as_bytes(),
         &c.digest.0,
     ) {
         return Err(SubmitError::CommitmentMismatch {
@@ -1064,7 +1064,7 @@ fn make_officer(
 ) -> Result<Officer, PlanError> {
     let words = share.to_words();
     let salt: [u8; 16] = crypto::random();
-    let digest = crypto::commitment(vault_id, &salt, &words);
+    let digest = crypto::commitment(vault_id, &salt, words.as_bytes());
     let (group, member) = (share.group_index(), share.member_index());
     let slot = match keyslot {
         None => None,
@@ -1094,4 +1094,40 @@ fn make_officer(
         },
         slot,
     })
+}
+
+/// Entry points for the constant-time gate (`tests/constant_time.rs`), which must call
+/// the commitment check and the key derivation with inputs it marks secret. Not API.
+#[doc(hidden)]
+pub mod gate {
+    use crate::share::slip39::MasterSecret;
+
+    /// The commitment check of a submitted share (FORMAT.md §4).
+    pub fn commitment_matches(
+        vault_id: &[u8; 16],
+        salt: &[u8; 16],
+        share_words: &[u8],
+        digest: &[u8; 32],
+    ) -> bool {
+        super::crypto::commitment_matches(vault_id, salt, share_words, digest)
+    }
+
+    /// The commitment digest (FORMAT.md §4).
+    pub fn commitment(vault_id: &[u8; 16], salt: &[u8; 16], share_words: &[u8]) -> [u8; 32] {
+        super::crypto::commitment(vault_id, salt, share_words)
+    }
+
+    /// Seals `plaintext` under the payload key derived from `master` and opens it again
+    /// (FORMAT.md §3): HKDF, then XChaCha20-Poly1305 both ways.
+    pub fn payload_round_trip(
+        master: &MasterSecret,
+        salt: &[u8; 32],
+        vault_id: &[u8; 16],
+        plaintext: Vec<u8>,
+    ) -> Option<Vec<u8>> {
+        let key = super::crypto::payload_key(master, salt, vault_id);
+        let sealed =
+            super::crypto::seal_payload(&key, b"gate", zeroize::Zeroizing::new(plaintext)).ok()?;
+        super::crypto::open_payload(&key, b"gate", &sealed).map(|p| p.to_vec())
+    }
 }
