@@ -1,12 +1,14 @@
-//! The main job end to end on a throwaway vault in a temporary directory:
-//! split a new master secret 3-of-5 for five officers, check every share against the
-//! file (the drill), store a credential, unseal with three officers, read it back, show
-//! that a wrong share is named, and print the vault's status.
+//! The main job end to end on a throwaway vault in a temporary directory: the
+//! split/verify ceremony for five officers at threshold 3 (a mistyped re-entry caught),
+//! the drill (every share checked against the file alone), a credential stored, an
+//! unseal by three officers with a stranger's share named and refused, the credential
+//! read back, and the vault's status.
 //!
 //! Run: `cargo run --release --example quickstart`
 
 use std::process::ExitCode;
 
+use svault::ceremony;
 use svault::secret::SecretBytes;
 use svault::vault::{Draft, Plan, Vault};
 
@@ -25,7 +27,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let path = dir.path().join("app.svault");
     let officers = ["alice", "bob", "carol", "dave", "erin"];
 
-    // 1. The split: a 256-bit master secret, SLIP-0039 shares for five officers.
+    // 1. The ceremony, scripted: a 256-bit master secret split 3-of-5; every officer
+    //    types their share back (here: their copy is exact), the re-entered set is
+    //    proven consistent and proven to unseal the real file; only then does it exist.
     let draft = Draft::new(&Plan::simple(3, &officers))?;
     let words: Vec<String> = draft
         .issued()
@@ -37,10 +41,27 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         words[0].split(' ').count(),
         first_words(&words[0])
     );
-    let mut vault = draft.write_new(
-        &path,
-        Some(("scripted", officers.iter().map(|s| s.to_string()).collect())),
-    )?;
+    let mut typo: Vec<&str> = words[1].split(' ').collect();
+    typo[6] = if typo[6] == "acid" { "acne" } else { "acid" };
+    if let Err(mismatch) = ceremony::verify_entry(&draft.issued()[1], &typo.join(" ")) {
+        println!("ceremony: bob mistypes a word: {mismatch}");
+    }
+    let mut verified = Vec::new();
+    for (issued, typed) in draft.issued().iter().zip(&words) {
+        verified.push(ceremony::verify_entry(issued, typed)?);
+    }
+    let proven = ceremony::prove_set(draft.header(), verified)?;
+    let written = ceremony::stage_new(draft, proven, &path, "scripted")?.commit()?;
+    println!(
+        "ceremony: every share re-entered and proven; wrote {}",
+        written.display()
+    );
+
+    let mut sealed = Vault::open(&path)?;
+    for w in &words[..3] {
+        sealed.submit_text(w)?;
+    }
+    let mut vault = sealed.unseal()?;
     vault.set(
         "db/password",
         SecretBytes::from_slice(b"correct horse battery staple"),
