@@ -235,10 +235,10 @@ pub fn run_seal(args: SealArgs) -> Result<Zeroizing<String>, Failure> {
 pub struct StatusArgs {
     /// The agent's socket (default: $SVAULT_SOCKET).
     #[arg(long, value_name = "PATH")]
-    socket: Option<PathBuf>,
+    pub(super) socket: Option<PathBuf>,
     /// Print the status as JSON (the protocol's status object).
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
 }
 
 /// Sealed or unsealed, progress, who submitted and when.
@@ -286,9 +286,9 @@ fn describe_status(status: &AgentStatus) -> String {
 pub struct GetArgs {
     /// The agent's socket (default: $SVAULT_SOCKET).
     #[arg(long, value_name = "PATH")]
-    socket: Option<PathBuf>,
+    pub(super) socket: Option<PathBuf>,
     /// The credential.
-    name: String,
+    pub(super) name: String,
 }
 
 /// Prints a credential's value (as stored, no newline added).
@@ -306,7 +306,7 @@ pub fn run_get(args: GetArgs) -> Result<Zeroizing<String>, Failure> {
 pub struct ListArgs {
     /// The agent's socket (default: $SVAULT_SOCKET).
     #[arg(long, value_name = "PATH")]
-    socket: Option<PathBuf>,
+    pub(super) socket: Option<PathBuf>,
 }
 
 /// Prints the names the caller may read, one per line.
@@ -327,15 +327,15 @@ pub fn run_list(args: ListArgs) -> Result<Zeroizing<String>, Failure> {
 pub struct ExecArgs {
     /// The agent's socket (default: $SVAULT_SOCKET).
     #[arg(long, value_name = "PATH")]
-    socket: Option<PathBuf>,
+    pub(super) socket: Option<PathBuf>,
     /// Set environment variable VAR to credential NAME (repeatable). Without any, every
     /// credential the caller may read is set, its name upper-cased with other
     /// characters than letters and digits turned into '_'.
     #[arg(long = "env", value_name = "VAR=NAME")]
-    env: Vec<String>,
+    pub(super) env: Vec<String>,
     /// The command and its arguments.
     #[arg(last = true, required = true)]
-    command: Vec<OsString>,
+    pub(super) command: Vec<OsString>,
 }
 
 /// Runs a command with credentials in its environment (replacing this process).

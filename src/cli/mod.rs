@@ -25,15 +25,22 @@ mod ceremony;
 pub mod quorum;
 mod shamir;
 mod sheet;
+mod vault_cmds;
 
 /// The documented exit statuses, shown at the end of `svault --help`.
 const EXIT_STATUSES: &str = "\
 Exit status:
-  0  success (also when stdout is closed early, e.g. piped into `head`)
-  1  failure: bad input, a refused operation, an unreadable file
-  2  usage error: unknown option, missing or conflicting arguments
-  3  inconsistent share set: `check` (or `combine --threshold`) found shares that do
-     not agree, or could not tell which one is wrong";
+  0  success (also when stdout is closed early, e.g. piped into `head`); for `exec`,
+     the command's own status
+  1  check or integrity failure: a share or passphrase refused, too few shares, a
+     damaged vault or one from a newer version, a missing credential, bad input
+     (`shamir` also uses 1 for a file it cannot read)
+  2  usage or I/O error: unknown option, missing or conflicting arguments; a vault,
+     share or passphrase file that cannot be read or written; a failing terminal
+  3  inconsistent share set: `shamir check` (or `combine --threshold`) found shares
+     that do not agree, or could not tell which one is wrong
+
+No colour is ever printed, so NO_COLOR needs nothing.";
 
 /// A credential vault whose master key exists only as Shamir shares held by officers.
 ///
@@ -72,14 +79,28 @@ enum Command {
     Unseal(agent::UnsealArgs),
     /// Make a running agent wipe its key and credentials from memory.
     Seal(agent::SealArgs),
-    /// A running agent's state: sealed or unsealed, progress, who submitted, when.
-    Status(agent::StatusArgs),
-    /// Print a credential's value, from a running agent.
-    Get(agent::GetArgs),
-    /// List the credentials you may read, from a running agent.
-    List(agent::ListArgs),
-    /// Run a command with credentials from a running agent in its environment.
-    Exec(agent::ExecArgs),
+    /// The drill: check one officer's share (or keyslot passphrase) against the vault
+    /// alone, no quorum needed.
+    Verify(vault_cmds::VerifyArgs),
+    /// A vault's header (no key needed): format version, id, threshold, officers,
+    /// keyslots, ceremony record; or a running agent's state with --socket.
+    Status(vault_cmds::StatusArgs),
+    /// Print a credential's value (quorum needed), or ask a running agent with --socket.
+    Get(vault_cmds::GetArgs),
+    /// Set a credential from stdin or a hidden prompt (quorum needed).
+    Set(vault_cmds::SetArgs),
+    /// Remove a credential (quorum needed).
+    Rm(vault_cmds::RmArgs),
+    /// List credential names and metadata, never values (quorum needed), or ask a
+    /// running agent with --socket.
+    List(vault_cmds::ListArgs),
+    /// Run a command (no shell) with credentials in its environment; its exit status is
+    /// passed through.
+    Exec(vault_cmds::ExecArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(vault_cmds::CompletionsArgs),
+    /// Print the manual page (roff).
+    Man(vault_cmds::ManArgs),
     /// Create a vault: split a new master secret and verify every share with the
     /// officer who will hold it (the ceremony); nothing is written unless all pass.
     Init(ceremony::InitArgs),
@@ -190,10 +211,15 @@ pub fn main() -> ExitCode {
         Command::Agent(args) => agent::run_agent(args),
         Command::Unseal(args) => agent::run_unseal(args),
         Command::Seal(args) => agent::run_seal(args),
-        Command::Status(args) => agent::run_status(args),
-        Command::Get(args) => agent::run_get(args),
-        Command::List(args) => agent::run_list(args),
-        Command::Exec(args) => agent::run_exec(args),
+        Command::Verify(args) => vault_cmds::run_verify(args),
+        Command::Status(args) => vault_cmds::run_status(args),
+        Command::Get(args) => vault_cmds::run_get(args),
+        Command::Set(args) => vault_cmds::run_set(args),
+        Command::Rm(args) => vault_cmds::run_rm(args),
+        Command::List(args) => vault_cmds::run_list(args),
+        Command::Exec(args) => vault_cmds::run_exec(args),
+        Command::Completions(args) => vault_cmds::run_completions(args),
+        Command::Man(args) => vault_cmds::run_man(args),
         Command::Init(args) => ceremony::run_init(args),
         Command::AddOfficer(args) => ceremony::run_add_officer(args),
         Command::Rekey(args) => ceremony::run_rekey(args),
@@ -280,15 +306,7 @@ pub fn eprint_lines(text: &str) {
 /// (escape sequences could rewrite the screen) and bidirectional-formatting characters
 /// (which could make a message read differently from what it says).
 pub fn sanitize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    svault::prompt::sanitize(text)
 }
 
 #[cfg(test)]
