@@ -200,7 +200,7 @@ pub struct BootError {
 }
 
 impl BootError {
-    /// The names no source gave, in order.
+    /// The names no source gave, sorted.
     pub fn missing(&self) -> &[String] {
         &self.missing
     }
@@ -255,7 +255,7 @@ impl fmt::Debug for Boot<'_> {
 }
 
 impl<'a> Boot<'a> {
-    /// Asks for `names` (duplicates are ignored). Defaults: every source in
+    /// Asks for `names` (kept sorted; duplicates are ignored). Defaults: every source in
     /// [`Source::DEFAULT_ORDER`], `$CREDENTIALS_DIRECTORY` and `$SVAULT_SOCKET` read,
     /// the agent waited for up to 2 minutes, progress logged to standard error.
     pub fn new<I, S>(names: I) -> Boot<'a>
@@ -423,6 +423,12 @@ impl<'a> Boot<'a> {
                 }
             },
         };
+        if !dir.is_dir() {
+            return Err(format!(
+                "the credentials directory {} does not exist",
+                dir.display()
+            ));
+        }
         let mut problems = Vec::new();
         let mut absent = Vec::new();
         for name in missing {

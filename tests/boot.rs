@@ -371,6 +371,11 @@ fn refusal_lists_every_missing_name_and_every_source() {
     let sources: Vec<Source> = err.attempts().iter().map(|a| a.source).collect();
     assert_eq!(sources, Source::DEFAULT_ORDER);
     assert!(
+        msg.contains("  systemd credentials: the credentials directory ")
+            && msg.contains("no-such-dir does not exist"),
+        "{msg}"
+    );
+    assert!(
         msg.contains("  agent: cannot connect to the agent at"),
         "{msg}"
     );
