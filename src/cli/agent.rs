@@ -163,9 +163,10 @@ pub fn run_unseal(args: UnsealArgs) -> Result<Zeroizing<String>, Failure> {
         client.submit_keyslot(officer, pass)
     } else {
         let words = match &args.share_file {
-            Some(path) => Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-                Failure::new(format!("cannot read the share file {}", path.display())).because(e)
-            })?),
+            // The share file format of `svault init --shares-out`: the words, then
+            // comment lines; read by the same function as every other command.
+            Some(path) => svault::prompt::read_share_file(path)
+                .map_err(|e| Failure::new("the share was not sent").because(e))?,
             None => prompt_share()?,
         };
         // Check the words here first: the full hint (which word, a correction) is shown
