@@ -395,10 +395,14 @@ fn status_json(path: &Path, version: u32, header: &Header) -> serde_json::Value 
 
 // ------------------------------------------------------------------------ get / set
 
-const QUORUM_HELP: &str = "\
-The master secret comes from the officers: --share-file F (repeatable), --keyslot NAME
+/// How every quorum command gets the master secret (the start of their long help).
+macro_rules! quorum_help {
+    () => {
+        "The master secret comes from the officers: --share-file F (repeatable), --keyslot NAME
 with --passphrase-file NAME=FILE, and then, at a terminal, shares typed one at a time
-with echo off (the result shown after each; an empty line stops).";
+with echo off (the result shown after each; an empty line stops)."
+    };
+}
 
 /// Arguments of `svault get`.
 #[derive(Debug, clap::Args)]
@@ -539,9 +543,30 @@ fn save(unsealed: &mut Unsealed) -> Result<(), Failure> {
     })
 }
 
+/// `svault rm --help`: the quorum options and an example.
+const RM_HELP: &str = concat!(
+    quorum_help!(),
+    "\n\n",
+    "Examples:\n",
+    "  # Three officers at this terminal:\n",
+    "  svault rm app.svault old/api-token\n",
+    "  # Scripted:\n",
+    "  svault rm app.svault old/api-token --share-file a.share --share-file b.share --share-file c.share"
+);
+
+/// `svault list --help`: the quorum options and examples.
+const LIST_HELP: &str = concat!(
+    quorum_help!(),
+    "\n\n",
+    "Examples:\n",
+    "  svault list app.svault --share-file a.share --share-file b.share --share-file c.share\n",
+    "  svault list app.svault --json --keyslot erin --passphrase-file erin=/run/erin.pass ...\n",
+    "  svault list --socket /run/svault.sock      # from a running, unsealed agent"
+);
+
 /// Arguments of `svault rm`.
 #[derive(Debug, clap::Args)]
-#[command(after_long_help = QUORUM_HELP)]
+#[command(after_long_help = RM_HELP)]
 pub struct RmArgs {
     /// The vault file.
     vault: PathBuf,
@@ -566,7 +591,7 @@ pub fn run_rm(args: RmArgs) -> Output {
 
 /// Arguments of `svault list`.
 #[derive(Debug, clap::Args)]
-#[command(after_long_help = QUORUM_HELP)]
+#[command(after_long_help = LIST_HELP)]
 pub struct ListArgs {
     /// The vault file (omit with --socket).
     vault: Option<PathBuf>,
