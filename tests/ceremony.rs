@@ -342,3 +342,87 @@ fn interrupted_at_a_terminal_writes_nothing() {
     assert!(!vault.exists());
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+/// The shares shown on screen, read back from a terminal transcript: "N word" pairs
+/// between "Write them down in order:" and "Press Enter".
+fn shown_words(screen: &str) -> String {
+    let start = screen
+        .rfind("Write them down in order:")
+        .expect("share shown");
+    let body = &screen[start..];
+    let body = &body[..body.find("Press Enter").expect("enter prompt")];
+    let tokens: Vec<&str> = body.split_whitespace().collect();
+    let mut numbered: Vec<(usize, &str)> = tokens
+        .windows(2)
+        .filter_map(|w| Some((w[0].parse::<usize>().ok()?, w[1])))
+        .filter(|(_, word)| word.chars().all(|c| c.is_ascii_lowercase()))
+        .collect();
+    numbered.sort();
+    numbered
+        .iter()
+        .map(|(_, w)| *w)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A real interactive ceremony on a pseudo-terminal: each officer reads their share off
+/// the screen, bob mistypes a word on re-entry, is told which word, and corrects it;
+/// only then is the vault written, and it opens with the shares that were shown.
+#[test]
+fn interactive_ceremony_on_a_terminal_catches_and_corrects_a_mistyped_word() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("v.svault");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_svault"));
+    cmd.args([
+        "init",
+        s(&vault),
+        "--threshold",
+        "2",
+        "--officer",
+        "alice",
+        "--officer",
+        "bob",
+        "--secret-bits",
+        "128",
+    ]);
+    let mut p = rexpect::session::spawn_command(cmd, Some(30_000)).unwrap();
+    let pause = || std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut shares = Vec::new();
+    for officer in ["alice", "bob"] {
+        let screen = p.exp_string("Press Enter").unwrap();
+        let words = shown_words(&format!("{screen}Press Enter"));
+        assert_eq!(words.split(' ').count(), 20, "{officer}: {words}");
+        pause();
+        p.send_line("").unwrap();
+        p.exp_string(&format!("{officer}, type your share from your copy"))
+            .unwrap();
+        if officer == "bob" {
+            let mut typo: Vec<&str> = words.split(' ').collect();
+            typo[4] = if typo[4] == "acid" { "acne" } else { "acid" };
+            pause();
+            p.send_line(&typo.join(" ")).unwrap();
+            p.exp_string("bob: word 5 does not match the issued share")
+                .unwrap();
+            p.exp_string("bob, type your share from your copy").unwrap();
+        }
+        pause();
+        p.send_line(&words).unwrap();
+        p.exp_string(&format!("{officer}: your share matches."))
+            .unwrap();
+        shares.push(words);
+    }
+    let rest = p.exp_eof().unwrap();
+    assert!(
+        rest.contains("every share verified (interactive): alice, bob"),
+        "{rest}"
+    );
+    let mut sealed = Vault::open(&vault).unwrap();
+    for w in &shares {
+        sealed.submit_text(w).unwrap();
+    }
+    assert!(sealed.unseal().is_ok());
+    assert_eq!(
+        sealed.header().ceremony.as_ref().unwrap().method,
+        "interactive"
+    );
+}
