@@ -440,7 +440,10 @@ fn vault_and_name(
 ) -> Result<(Option<PathBuf>, String), Failure> {
     match (vault, name) {
         (Some(v), Some(n)) => Ok((Some(v), n)),
-        (Some(v), None) if socket.is_some() => Ok((None, v.to_string_lossy().into_owned())),
+        // One argument with an agent in reach (--socket or SVAULT_SOCKET): it is the name.
+        (Some(v), None) if socket.is_some() || std::env::var_os("SVAULT_SOCKET").is_some() => {
+            Ok((None, v.to_string_lossy().into_owned()))
+        }
         _ => Err(Failure::usage(
             "give the vault file and the credential's name",
         )),
