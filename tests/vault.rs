@@ -589,3 +589,23 @@ fn groups_report_progress_per_group() {
     .unwrap();
     assert_eq!(master.len(), 16);
 }
+
+#[test]
+fn a_payload_swapped_in_from_another_vault_is_refused() {
+    let a = fixture(2, &["a", "b", "c"]);
+    let b = fixture(2, &["a", "b", "c"]);
+    let split = |bytes: &[u8]| {
+        let first = bytes.iter().position(|&c| c == b'\n').unwrap() + 1;
+        first + bytes[first..].iter().position(|&c| c == b'\n').unwrap() + 1
+    };
+    let (bytes_a, bytes_b) = (fs::read(&a.path).unwrap(), fs::read(&b.path).unwrap());
+    let mut swapped = bytes_a[..split(&bytes_a)].to_vec();
+    swapped.extend_from_slice(&bytes_b[split(&bytes_b)..]);
+    fs::write(&a.path, &swapped).unwrap();
+    let mut sealed = Vault::open(&a.path).unwrap();
+    sealed.submit_text(&a.words[0]).unwrap();
+    sealed.submit_text(&a.words[1]).unwrap();
+    let err = sealed.unseal().unwrap_err();
+    assert!(matches!(err, UnsealError::Authentication { .. }), "{err}");
+    assert_eq!(fs::read(&a.path).unwrap(), swapped, "nothing was changed");
+}
