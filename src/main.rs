@@ -1,4 +1,5 @@
 //! The `svault` command; see `svault --help` and the `cli` module.
+#![forbid(unsafe_code)]
 
 mod cli;
 
