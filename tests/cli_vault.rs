@@ -541,7 +541,10 @@ fn damaged_payload_fails_authentication_and_points_to_the_backup() {
 fn truncated_file_is_refused() {
     let f = Fixture::new();
     let bytes = std::fs::read(&f.vault).unwrap();
-    let header_end = bytes.iter().rposition(|&b| b == b'}').unwrap() + 2;
+    // The end of the header line (the second newline); the payload after it is
+    // random bytes, so searching it for a '}' would find one by chance.
+    let first = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let header_end = first + bytes[first..].iter().position(|&b| b == b'\n').unwrap() + 1;
     std::fs::write(&f.vault, &bytes[..header_end + 10]).unwrap();
     let err = fails(&["status", f.v()], b"", 1);
     assert!(
