@@ -2,8 +2,6 @@
 //! (repeatable), `--keyslot NAME`, `--passphrase-file NAME=FILE`; and the one call
 //! that opens a vault and gathers its quorum with them (prompting at a terminal for
 //! whatever is still missing).
-// Shared with the ceremony commands; some helpers are only used by them.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
@@ -43,11 +41,6 @@ pub fn parse_passphrase_spec(spec: &str) -> Result<(String, PathBuf), Failure> {
 }
 
 impl QuorumArgs {
-    /// Whether any non-interactive source was given.
-    pub fn is_empty(&self) -> bool {
-        self.share_files.is_empty() && self.keyslots.is_empty() && self.passphrase_files.is_empty()
-    }
-
     /// The sources these options name, in the order: share files, then keyslots (in
     /// the order of --keyslot, then those named only by --passphrase-file).
     ///
