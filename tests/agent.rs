@@ -5,6 +5,8 @@
 //! oversized and slow clients beside a good one.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -16,14 +18,10 @@ use std::time::Duration;
 
 use svault::agent::{Agent, AgentError, Audit, Client, Config, ErrorCode, Policy};
 use svault::secret::SecretBytes;
-use svault::vault::{Draft, GroupPlan, OfficerPlan, Plan, SlotParams, Vault};
+use svault::vault::{Draft, GroupPlan, OfficerPlan, Plan, Vault};
 use zeroize::Zeroizing;
 
-const FAST: SlotParams = SlotParams {
-    memory_kib: 64,
-    iterations: 1,
-    parallelism: 1,
-};
+use common::FAST;
 
 const OFFICERS: [&str; 5] = ["alice", "bob", "carol", "dave", "erin"];
 const ERIN_PASS: &str = "erin's long passphrase";

@@ -5,6 +5,8 @@
 //! one through a pseudo-terminal.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -13,7 +15,7 @@ use svault::agent::{Agent, Audit, Client, Config};
 use svault::boot::{Boot, Source, systemd_id};
 use svault::prompt::ScriptedConsole;
 use svault::secret::SecretBytes;
-use svault::vault::{Draft, GroupPlan, OfficerPlan, Plan, SlotParams};
+use svault::vault::{Draft, GroupPlan, OfficerPlan, Plan};
 use zeroize::Zeroizing;
 
 const NEEDED: [&str; 2] = ["db/password", "api/token"];
@@ -45,11 +47,7 @@ impl Setup {
                     .collect(),
             }],
             secret_bytes: 16,
-            slot_params: SlotParams {
-                memory_kib: 64,
-                iterations: 1,
-                parallelism: 1,
-            },
+            slot_params: common::FAST,
         };
         let draft = Draft::new(&plan).unwrap();
         let words: Vec<String> = draft

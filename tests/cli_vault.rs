@@ -4,13 +4,15 @@
 //! bad-input table these commands can meet has a test here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use svault::secret::SecretBytes;
 use svault::vault::format::to_hex;
-use svault::vault::{Draft, Plan, SlotParams};
+use svault::vault::{Draft, Plan};
 
 const NAMES: [&str; 8] = [
     "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi",
@@ -82,11 +84,7 @@ impl Fixture {
         let dir = tempfile::tempdir().unwrap();
         let vault = dir.path().join("app.svault");
         let mut plan = Plan::simple(3, &NAMES);
-        plan.slot_params = SlotParams {
-            memory_kib: 64,
-            iterations: 1,
-            parallelism: 1,
-        };
+        plan.slot_params = common::FAST;
         plan.groups[0].officers[4].keyslot =
             Some(zeroize::Zeroizing::new(ERIN_PASS.as_bytes().to_vec()));
         let draft = Draft::new(&plan).unwrap();

@@ -6,10 +6,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
+mod common;
+
 use std::process::Command;
 
 use svault::secret::SecretBytes;
-use svault::vault::{Draft, GroupPlan, OfficerPlan, Plan, SlotParams};
+use svault::vault::{Draft, GroupPlan, Plan};
 
 fn tools_present() -> bool {
     Command::new("python3")
@@ -30,15 +32,7 @@ fn recovery_with_independent_tools_gives_the_same_credentials() {
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.svault");
-    let officers = |names: &[&str]| {
-        names
-            .iter()
-            .map(|n| OfficerPlan {
-                name: (*n).into(),
-                keyslot: None,
-            })
-            .collect()
-    };
+    let officers = common::officers;
     // Two groups, so the two-level SLIP-0039 path is exercised too.
     let plan = Plan {
         group_threshold: 2,
@@ -55,11 +49,7 @@ fn recovery_with_independent_tools_gives_the_same_credentials() {
             },
         ],
         secret_bytes: 32,
-        slot_params: SlotParams {
-            memory_kib: 64,
-            iterations: 1,
-            parallelism: 1,
-        },
+        slot_params: common::FAST,
     };
     let draft = Draft::new(&plan).unwrap();
     let words: Vec<String> = draft

@@ -3,23 +3,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use svault::secret::SecretBytes;
 use svault::share::slip39;
 use svault::vault::{
-    Draft, FormatError, GroupPlan, OfficerPlan, OpenError, Plan, SaveError, Sealed, SlotParams,
-    SubmitError, UnsealError, Unsealed, Vault,
+    Draft, FormatError, GroupPlan, OfficerPlan, OpenError, Plan, SaveError, Sealed, SubmitError,
+    UnsealError, Unsealed, Vault,
 };
 use zeroize::Zeroizing;
 
-/// Cheap Argon2id for tests (the default costs half a second per slot).
-const FAST: SlotParams = SlotParams {
-    memory_kib: 64,
-    iterations: 1,
-    parallelism: 1,
-};
+use common::FAST;
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -531,15 +528,7 @@ fn write_new_never_replaces_an_existing_file() {
 fn groups_report_progress_per_group() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("g.svault");
-    let officers = |names: &[&str]| {
-        names
-            .iter()
-            .map(|n| OfficerPlan {
-                name: (*n).into(),
-                keyslot: None,
-            })
-            .collect()
-    };
+    let officers = common::officers;
     let plan = Plan {
         group_threshold: 2,
         groups: vec![
