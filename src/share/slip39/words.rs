@@ -168,10 +168,17 @@ pub(crate) fn word(value: u16) -> &'static str {
 /// smallest distance found, alphabetically, provided it is at most 2 (3 for tokens of
 /// 7 letters or more).
 pub(crate) fn nearest(token: &str, max: usize) -> Vec<&'static str> {
-    let lower = token.to_ascii_lowercase();
-    let limit = if lower.chars().count() >= 7 { 3 } else { 2 };
+    let lower: Vec<char> = token.to_ascii_lowercase().chars().collect();
+    let len = lower.len();
+    let limit = if len >= 7 { 3 } else { 2 };
+    // Two cheap lower bounds on the distance rule out nearly every word before the
+    // quadratic table: the difference in length (every word, for a long paste), and
+    // the letters one side has and the other lacks.
+    let letters = letter_counts(&lower);
     let mut scored: Vec<(usize, &'static str)> = WORDS
         .iter()
+        .filter(|w| len.abs_diff(w.len()) <= limit)
+        .filter(|w| letter_bound(&letters, len, w) <= limit)
         .map(|w| (edit_distance(&lower, w), *w))
         .filter(|(d, _)| *d <= limit)
         .collect();
@@ -185,28 +192,64 @@ pub(crate) fn nearest(token: &str, max: usize) -> Vec<&'static str> {
         .collect()
 }
 
-/// Optimal string alignment distance (Damerau–Levenshtein without repeated edits of
-/// one substring) over `char`s.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let width = b.len() + 1;
-    // Rows i-2, i-1 and i of the dynamic-programming table.
-    let mut two_up: Vec<usize> = vec![0; width];
-    let mut up: Vec<usize> = (0..width).collect();
-    let mut row: Vec<usize> = vec![0; width];
-    for i in 1..=a.len() {
-        if let Some(first) = row.first_mut() {
-            *first = i;
+/// How often each letter a..z occurs in a token; anything else is counted in the last
+/// entry, which no list word draws on.
+fn letter_counts(token: &[char]) -> [u16; 27] {
+    let mut counts = [0u16; 27];
+    for &c in token {
+        let i = if c.is_ascii_lowercase() {
+            usize::from(c as u8 - b'a')
+        } else {
+            26
+        };
+        if let Some(n) = counts.get_mut(i) {
+            *n = n.saturating_add(1);
         }
+    }
+    counts
+}
+
+/// A lower bound on the edit distance between a token (its letter counts and length)
+/// and a list word: the larger of how many of the word's letters the token lacks and
+/// how many of the token's letters the word lacks. An insertion, deletion or
+/// substitution changes each count by at most one and a swap changes neither.
+fn letter_bound(token: &[u16; 27], token_len: usize, word: &str) -> usize {
+    let mut left = *token;
+    let mut word_only = 0;
+    for c in word.bytes() {
+        match left.get_mut(usize::from(c.wrapping_sub(b'a'))) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => word_only += 1,
+        }
+    }
+    let shared = word.len() - word_only;
+    word_only.max(token_len - shared)
+}
+
+/// Optimal string alignment distance (Damerau–Levenshtein without repeated edits of
+/// one substring) between a token's `char`s and a list word (ASCII, at most
+/// [`MAX_WORD_LEN`] letters, so the table's rows live on the stack).
+fn edit_distance(a: &[char], word: &str) -> usize {
+    let b = word.as_bytes();
+    let width = b.len() + 1;
+    if width > MAX_WORD_LEN + 1 {
+        return usize::MAX; // not a list word; every list word fits
+    }
+    let b_char = |j: usize| b.get(j).map(|&c| char::from(c));
+    // Rows i-2, i-1 and i of the dynamic-programming table.
+    let mut two_up = [0usize; MAX_WORD_LEN + 1];
+    let mut up: [usize; MAX_WORD_LEN + 1] = std::array::from_fn(|j| j);
+    let mut row = [0usize; MAX_WORD_LEN + 1];
+    for i in 1..=a.len() {
+        row[0] = i;
         for j in 1..width {
-            let (ai, bj) = (a.get(i - 1), b.get(j - 1));
+            let (ai, bj) = (a.get(i - 1).copied(), b_char(j - 1));
             let cost = usize::from(ai != bj);
             let del = up.get(j).map_or(usize::MAX, |v| v + 1);
             let ins = row.get(j - 1).map_or(usize::MAX, |v| v + 1);
             let sub = up.get(j - 1).map_or(usize::MAX, |v| v + cost);
             let mut best = del.min(ins).min(sub);
-            if i > 1 && j > 1 && ai == b.get(j - 2) && a.get(i - 2) == bj {
+            if i > 1 && j > 1 && ai == b_char(j - 2) && a.get(i - 2).copied() == bj {
                 best = best.min(two_up.get(j - 2).map_or(usize::MAX, |v| v + 1));
             }
             if let Some(cell) = row.get_mut(j) {
@@ -257,16 +300,64 @@ mod tests {
         assert_eq!(lookup("académic"), None);
     }
 
+    fn chars(s: &str) -> Vec<char> {
+        s.chars().collect()
+    }
+
     #[test]
     fn distances() {
-        assert_eq!(edit_distance("academic", "academic"), 0);
-        assert_eq!(edit_distance("acadmic", "academic"), 1);
-        assert_eq!(edit_distance("acadmeic", "academic"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance(&chars("academic"), "academic"), 0);
+        assert_eq!(edit_distance(&chars("acadmic"), "academic"), 1);
+        assert_eq!(edit_distance(&chars("acadmeic"), "academic"), 1);
+        assert_eq!(edit_distance(&chars(""), "abc"), 3);
+        assert_eq!(edit_distance(&chars("kitten"), "sitting"), 3);
         assert_eq!(nearest("acadmic", 3), vec!["academic"]);
         assert!(nearest("qqqqqqqqqq", 3).is_empty());
         assert_eq!(nearest("bean", 3), vec!["beam"]);
         assert_eq!(nearest("BEAM", 3), vec!["beam"]);
+    }
+
+    #[test]
+    fn lower_bounds_drop_no_candidate() {
+        // The same search without the two lower bounds, over tokens of every length near
+        // the words' (4 to 8 letters), edits of list words and a long paste.
+        let unfiltered = |token: &str| {
+            let lower: Vec<char> = token.to_ascii_lowercase().chars().collect();
+            let limit = if lower.len() >= 7 { 3 } else { 2 };
+            let mut scored: Vec<(usize, &str)> = WORDS
+                .iter()
+                .map(|w| (edit_distance(&lower, w), *w))
+                .filter(|(d, _)| *d <= limit)
+                .collect();
+            scored.sort();
+            let best = scored.first().map_or(0, |(d, _)| *d);
+            let near: Vec<&str> = scored
+                .into_iter()
+                .take_while(|(d, _)| *d == best)
+                .take(3)
+                .map(|(_, w)| w)
+                .collect();
+            near
+        };
+        let mut tokens: Vec<String> = ["", "a", "ab", "abc", "acadmic", "academicsss"]
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        for w in WORDS.iter().step_by(7) {
+            tokens.push(format!("{w}x"));
+            tokens.push(format!("{w}xyz"));
+            tokens.push(w.get(1..).unwrap_or_default().to_string());
+            tokens.push(w.get(..w.len() - 2).unwrap_or_default().to_string());
+            let mut swapped: Vec<char> = w.chars().collect();
+            swapped.swap(1, 2);
+            tokens.push(swapped.iter().collect());
+            swapped[0] = 'q';
+            tokens.push(swapped.iter().collect());
+            tokens.push(format!("é{}", w.get(2..).unwrap_or_default()));
+        }
+        tokens.push("academic".repeat(40));
+        for token in &tokens {
+            assert_eq!(nearest(token, 3), unfiltered(token), "token {token:?}");
+        }
     }
 }
