@@ -74,6 +74,12 @@ pub enum Mismatch {
         /// The positions, in increasing order.
         positions: Vec<usize>,
     },
+    /// The text is, word for word, the share issued to another officer: the copies
+    /// were swapped (see [`verify_entry_among`]).
+    AnotherOfficer {
+        /// The officer the share was issued to.
+        officer: String,
+    },
 }
 
 impl Mismatch {
@@ -109,6 +115,10 @@ impl fmt::Display for Mismatch {
                 "{} {} not match the issued share",
                 describe_positions(positions),
                 if positions.len() == 1 { "does" } else { "do" }
+            ),
+            Mismatch::AnotherOfficer { officer } => write!(
+                f,
+                "this is the share issued to {officer}: the copies were swapped; each officer must enter their own share"
             ),
         }
     }
@@ -191,6 +201,39 @@ pub fn verify_entry(issued: &IssuedShare, typed: &str) -> Result<Verified, Misma
         officer: issued.officer.clone(),
         share,
     })
+}
+
+/// [`verify_entry`] against `issued[officer]`, telling a swap apart from a typo: when
+/// the text does not match but is exactly the share issued to another officer, the
+/// error is [`Mismatch::AnotherOfficer`] naming that officer. An `officer` out of range
+/// is [`Mismatch::Empty`] (nothing to compare with).
+///
+/// # Errors
+///
+/// As [`verify_entry`], plus [`Mismatch::AnotherOfficer`].
+pub fn verify_entry_among(
+    issued: &[IssuedShare],
+    officer: usize,
+    typed: &str,
+) -> Result<Verified, Mismatch> {
+    let Some(own) = issued.get(officer) else {
+        return Err(Mismatch::Empty);
+    };
+    let mismatch = match verify_entry(own, typed) {
+        Ok(verified) => return Ok(verified),
+        Err(mismatch) => mismatch,
+    };
+    let swapped = issued
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != officer)
+        .find_map(|(_, other)| verify_entry(other, typed).ok());
+    match swapped {
+        Some(other) => Err(Mismatch::AnotherOfficer {
+            officer: other.officer,
+        }),
+        None => Err(mismatch),
+    }
 }
 
 /// Why a ceremony could not finish. Nothing was written at the vault's path.

@@ -360,11 +360,11 @@ fn issue_and_verify(
             after_write(&paths);
             // Read every file back: the check is of what the officer will keep.
             let mut verified = Vec::with_capacity(issued.len());
-            for (i, path) in issued.iter().zip(&paths) {
+            for (n, (i, path)) in issued.iter().zip(&paths).enumerate() {
                 let words = read_share_file(path).map_err(|e| {
                     Failure::io(format!("{e}; nothing was written at {}", vault.display()))
                 })?;
-                let v = ceremony::verify_entry(i, &words).map_err(|m| {
+                let v = ceremony::verify_entry_among(issued, n, &words).map_err(|m| {
                     Failure::new(format!(
                         "the share file {} of officer {} does not match the share issued to {}: {m}; nothing was written at {} and the share files were removed; run the ceremony again",
                         path.display(),
@@ -379,15 +379,8 @@ fn issue_and_verify(
         }
         Mode::Interactive(console) => {
             let mut verified = Vec::with_capacity(issued.len());
-            for (n, i) in issued.iter().enumerate() {
-                verified.push(interactive_one(
-                    *console,
-                    vault,
-                    header,
-                    i,
-                    n,
-                    issued.len(),
-                )?);
+            for n in 0..issued.len() {
+                verified.push(interactive_one(*console, vault, header, issued, n)?);
             }
             clear(*console).map_err(console_failure)?;
             Ok(verified)
@@ -428,11 +421,14 @@ fn interactive_one(
     console: &mut dyn Console,
     vault: &Path,
     header: &Header,
-    issued: &IssuedShare,
+    all: &[IssuedShare],
     n: usize,
-    count: usize,
 ) -> Result<Verified, Failure> {
     let io = console_failure;
+    let count = all.len();
+    let Some(issued) = all.get(n) else {
+        return Err(Failure::new(format!("no officer number {}", n + 1)));
+    };
     let stage = format!("at {}'s share", issued.officer);
     clear(console).map_err(io)?;
     console
@@ -475,7 +471,7 @@ fn interactive_one(
         let Some(typed) = console.read_hidden(&prompt).map_err(io)? else {
             return Err(interrupted(vault, &stage));
         };
-        match ceremony::verify_entry(issued, &typed) {
+        match ceremony::verify_entry_among(all, n, &typed) {
             Ok(v) => {
                 console
                     .say(&format!("{}: your share matches.", issued.officer))
