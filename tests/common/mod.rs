@@ -2,6 +2,9 @@
 //! `mod common;`, so not every file uses every helper).
 #![allow(dead_code)]
 
+use std::fs;
+use std::path::Path;
+
 use svault::vault::{OfficerPlan, SlotParams};
 
 /// Cheap Argon2id for tests (the default costs half a second per slot).
@@ -20,4 +23,18 @@ pub fn officers(names: &[&str]) -> Vec<OfficerPlan> {
             keyslot: None,
         })
         .collect()
+}
+
+/// Rewrites the header JSON of the vault file at `path` with `edit`, keeping the
+/// version line and the payload bytes as they were.
+pub fn edit_header(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let bytes = fs::read(path).unwrap();
+    let first = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let end = first + bytes[first..].iter().position(|&b| b == b'\n').unwrap();
+    let mut header: serde_json::Value = serde_json::from_slice(&bytes[first..end]).unwrap();
+    edit(&mut header);
+    let mut out = bytes[..first].to_vec();
+    out.extend_from_slice(&serde_json::to_vec(&header).unwrap());
+    out.extend_from_slice(&bytes[end..]);
+    fs::write(path, out).unwrap();
 }
