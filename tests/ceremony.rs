@@ -161,6 +161,81 @@ fn secret_bits_128_gives_20_words_and_keyslot_from_file() {
     assert!(!dir.path().join("w").exists());
 }
 
+#[test]
+fn rekey_does_not_drop_a_keyslot_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("v");
+    let out = dir.path().join("o");
+    let pass = dir.path().join("erin.pass");
+    fs::write(&pass, "horse battery\n").unwrap();
+    let pf = format!("erin={}", s(&pass));
+    let o = svault(&[
+        "init",
+        s(&vault),
+        "--threshold",
+        "2",
+        "--officer",
+        "alice",
+        "--officer",
+        "erin",
+        "--passphrase-file",
+        &pf,
+        "--shares-out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let alice = out.join("alice.share");
+    let rekey = |extra: &[&str], to: &str| {
+        let mut args = vec!["rekey", s(&vault), "--share-file", s(&alice)];
+        args.extend(["--passphrase-file", &pf, "--shares-out"]);
+        let to = dir.path().join(to);
+        args.push(s(&to));
+        args.extend(extra);
+        svault(&args)
+    };
+
+    // Scripted, with no new passphrase for erin: refused, naming her; nothing changed.
+    let before = fs::read(&vault).unwrap();
+    let o = rekey(&[], "r1");
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("erin had a passphrase keyslot"), "{stderr}");
+    assert_eq!(fs::read(&vault).unwrap(), before);
+
+    // With a new passphrase file her keyslot is carried into the new split.
+    let new_pass = dir.path().join("erin.new");
+    fs::write(&new_pass, "staple correct\n").unwrap();
+    let npf = format!("erin={}", s(&new_pass));
+    let o = rekey(&["--new-passphrase-file", &npf], "r2");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut sealed = Vault::open(&vault).unwrap();
+    sealed.submit_passphrase("erin", b"staple correct").unwrap();
+    sealed
+        .submit_text(&words(&dir.path().join("r2").join("alice.share")))
+        .unwrap();
+    sealed.unseal().unwrap();
+
+    // --drop-keyslots says to go without.
+    let new_alice = dir.path().join("r2").join("alice.share");
+    let mut args = vec!["rekey", s(&vault), "--share-file", s(&new_alice)];
+    let npf2 = format!("erin={}", s(&new_pass));
+    let r3 = dir.path().join("r3");
+    args.extend([
+        "--passphrase-file",
+        &npf2,
+        "--drop-keyslots",
+        "--shares-out",
+        s(&r3),
+    ]);
+    let o = svault(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let sealed = Vault::open(&vault).unwrap();
+    assert!(matches!(
+        sealed.open_slot("erin", b"staple correct").unwrap_err(),
+        SubmitError::NoSlot { .. }
+    ));
+}
+
 /// Reads the module grid back from the sheet's SVG and decodes it with rqrr.
 fn decode_sheet(html: &str) -> String {
     let start = html.find("<svg").unwrap();

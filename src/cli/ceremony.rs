@@ -143,7 +143,11 @@ Examples:
 
 Without --officer the current officers, groups and thresholds are kept. The old shares
 no longer open VAULT (they are named as an older split); they still open VAULT.bak:
-destroy both once the new shares are safe.")]
+destroy both once the new shares are safe.
+
+A keyslot seals its officer's old share, so it cannot be carried over: officers who
+had one choose a new passphrase at the terminal; a scripted rekey needs
+--new-passphrase-file NAME=FILE for each of them, or --drop-keyslots.")]
 pub struct RekeyArgs {
     /// The vault.
     pub vault: PathBuf,
@@ -161,6 +165,11 @@ pub struct RekeyArgs {
     /// A new officer gets a keyslot chosen at the terminal (repeatable).
     #[arg(long, value_name = "NAME")]
     pub new_keyslot: Vec<String>,
+    /// Officers who had a passphrase keyslot go without one in the new split (by
+    /// default they choose a new passphrase at the terminal, or a scripted rekey needs
+    /// --new-passphrase-file for each).
+    #[arg(long)]
+    pub drop_keyslots: bool,
     #[command(flatten)]
     pub quorum: QuorumArgs,
 }
@@ -702,6 +711,33 @@ fn assign_keyslots(
     Ok(())
 }
 
+/// Officers who have a keyslot in `old` and a place in `plan`, but are given no new
+/// keyslot by `keyslots` or `passphrase_files` (NAME=FILE).
+fn keyslots_lost(
+    old: &Header,
+    plan: &Plan,
+    keyslots: &[String],
+    passphrase_files: &[String],
+) -> Vec<String> {
+    let given = |name: &str| {
+        keyslots.iter().any(|k| k == name)
+            || passphrase_files
+                .iter()
+                .any(|spec| spec.split_once('=').map(|(n, _)| n) == Some(name))
+    };
+    let in_plan = |name: &str| {
+        plan.groups
+            .iter()
+            .flat_map(|g| &g.officers)
+            .any(|o| o.name == name)
+    };
+    old.officers
+        .iter()
+        .filter(|o| o.slot.is_some() && in_plan(&o.name) && !given(&o.name))
+        .map(|o| o.name.clone())
+        .collect()
+}
+
 /// Passphrases of keyslot officers given by file, for the scripted check.
 fn file_passphrases(plan: &Plan) -> Vec<(String, Zeroizing<Vec<u8>>)> {
     plan.groups
@@ -1027,9 +1063,20 @@ pub fn run_rekey_with(
         p
     };
     let interactive = args.issue.shares_out.is_none();
+    let mut keyslots = args.new_keyslot.clone();
+    let lost = keyslots_lost(&old, &plan, &keyslots, &args.new_passphrase_file);
+    if !lost.is_empty() && !args.drop_keyslots {
+        if !interactive {
+            return Err(Failure::usage(format!(
+                "{} had a passphrase keyslot, which cannot survive a rekey (it seals the old share): give --new-passphrase-file NAME=FILE for each, or --drop-keyslots; nothing was changed",
+                lost.join(", ")
+            )));
+        }
+        keyslots.extend(lost);
+    }
     assign_keyslots(
         &mut plan,
-        &args.new_keyslot,
+        &keyslots,
         &args.new_passphrase_file,
         interactive.then_some(&mut *console),
         &vault_path,
