@@ -1351,6 +1351,64 @@ mod tests {
         );
     }
 
+    #[derive(Debug, Parser)]
+    struct WrapRekey {
+        #[command(flatten)]
+        rekey: RekeyArgs,
+    }
+
+    #[test]
+    fn interactive_rekey_gives_a_keyslot_officer_a_new_keyslot() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = dir.path().join("v.svault");
+        let out = dir.path().join("shares");
+        let pass = dir.path().join("erin.pass");
+        fs::write(&pass, "erin's passphrase").unwrap();
+        let (v, o) = (vault.to_str().unwrap(), out.to_str().unwrap());
+        let pf = format!("erin={}", pass.display());
+        let init = init_args(&[
+            v,
+            "--threshold",
+            "2",
+            "--officer",
+            "alice",
+            "--officer",
+            "erin",
+            "--passphrase-file",
+            &pf,
+            "--shares-out",
+            o,
+        ]);
+        run_init_with(init, &mut officers(0), false).unwrap();
+
+        // No keyslot option at the rekey: erin is asked to choose a new passphrase.
+        let alice = out.join("alice.share");
+        let rekey = WrapRekey::try_parse_from([
+            "svault",
+            v,
+            "--share-file",
+            alice.to_str().unwrap(),
+            "--passphrase-file",
+            &pf,
+        ])
+        .unwrap()
+        .rekey;
+        let mut console = officers(usize::MAX);
+        run_rekey_with(rekey, &mut console).unwrap();
+        let t = console.inner.transcript();
+        assert!(
+            t.contains("erin, choose a passphrase for your keyslot"),
+            "{t}"
+        );
+        assert!(
+            t.contains("erin: your passphrase opens your keyslot."),
+            "{t}"
+        );
+        let sealed = Vault::open(&vault).unwrap();
+        let share = sealed.open_slot("erin", b"erin's passphrase").unwrap();
+        assert_eq!(share.identifier(), sealed.header().split.identifier);
+    }
+
     #[test]
     fn dates_are_civil() {
         assert_eq!(date(0), "1970-01-01");
