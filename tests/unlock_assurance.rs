@@ -242,6 +242,11 @@ fn scenario_5_a_duplicated_share_is_named_and_progress_kept() {
     assert_eq!(sealed.progress().to_string(), "1 of 2, need 1 more");
     let err = sealed.unseal().unwrap_err();
     assert!(matches!(err, UnsealError::NotEnough { .. }), "{err}");
+    // Officers who lose track start over; the share is then accepted again.
+    sealed.reset();
+    assert_eq!(sealed.progress().to_string(), "0 of 2, need 2 more");
+    sealed.submit_text(&retyped).unwrap();
+    assert_eq!(sealed.progress().to_string(), "1 of 2, need 1 more");
 }
 
 const PASSPHRASE: &str = "correct horse battery staple";
