@@ -16,7 +16,7 @@
 
 mod common;
 
-use common::edit_header;
+use common::{edit_header, unseal_with};
 
 use std::fs;
 use std::path::PathBuf;
@@ -67,10 +67,7 @@ impl Fixture {
             staged.check_keyslot("dave", p.as_bytes()).unwrap();
         }
         staged.commit().unwrap();
-        let mut sealed = Vault::open(&path).unwrap();
-        sealed.submit_text(&words[0]).unwrap();
-        sealed.submit_text(&words[1]).unwrap();
-        let mut vault = sealed.unseal().unwrap();
+        let mut vault = unseal_with(&path, &words[..2]);
         vault
             .set("db/password", SecretBytes::from_slice(b"hunter2"))
             .unwrap();
@@ -84,10 +81,7 @@ impl Fixture {
 
     /// Unseals with shares `a` and `b` and reads the credential.
     fn read(&self, a: usize, b: usize) -> Vec<u8> {
-        let mut sealed = Vault::open(&self.path).unwrap();
-        sealed.submit_text(&self.words[a]).unwrap();
-        sealed.submit_text(&self.words[b]).unwrap();
-        let vault = sealed.unseal().unwrap();
+        let vault = unseal_with(&self.path, &[&self.words[a], &self.words[b]]);
         vault.get("db/password").unwrap().expose().to_vec()
     }
 }
@@ -132,10 +126,7 @@ fn scenario_1_a_mistyped_reentry_in_the_ceremony_is_located_and_nothing_is_writt
         .unwrap()
         .commit()
         .unwrap();
-    let mut sealed = Vault::open(&path).unwrap();
-    sealed.submit_text(&typed[1]).unwrap();
-    sealed.submit_text(&typed[2]).unwrap();
-    assert!(sealed.unseal().is_ok());
+    unseal_with(&path, &typed[1..]);
 }
 
 #[test]
@@ -181,10 +172,7 @@ fn scenario_2_swapped_shares_are_named_at_the_ceremony_and_at_entry() {
 #[test]
 fn scenario_3_a_share_of_an_older_split_is_named_after_a_rekey() {
     let f = Fixture::new(None);
-    let mut sealed = Vault::open(&f.path).unwrap();
-    sealed.submit_text(&f.words[0]).unwrap();
-    sealed.submit_text(&f.words[1]).unwrap();
-    let mut vault = sealed.unseal().unwrap();
+    let mut vault = unseal_with(&f.path, &f.words[..2]);
     let issued = vault.rekey(&Plan::simple(2, &OFFICERS)).unwrap();
     vault.save().unwrap();
     let new: Vec<String> = issued
@@ -363,10 +351,7 @@ fn scenario_8_a_corrupted_header_field_is_named_or_refused_with_the_backup() {
     // The backup beside it is the previous good file.
     let backup = svault::vault::backup_path(&f.path);
     fs::copy(&backup, &f.path).unwrap();
-    let mut sealed = Vault::open(&f.path).unwrap();
-    sealed.submit_text(&f.words[0]).unwrap();
-    sealed.submit_text(&f.words[1]).unwrap();
-    assert!(sealed.unseal().is_ok());
+    unseal_with(&f.path, &f.words[..2]);
     drop(f.dir);
 }
 

@@ -12,11 +12,11 @@ use svault::secret::SecretBytes;
 use svault::share::slip39;
 use svault::vault::{
     Draft, FormatError, GroupPlan, OfficerPlan, OpenError, Plan, SaveError, Sealed, SubmitError,
-    UnsealError, Unsealed, Vault,
+    UnsealError, Vault,
 };
 use zeroize::Zeroizing;
 
-use common::{FAST, edit_header};
+use common::{FAST, edit_header, unseal_with};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -51,14 +51,6 @@ fn fixture(threshold: u8, names: &[&str]) -> Fixture {
         path,
         words,
     }
-}
-
-fn unseal_with(path: &Path, words: &[&String]) -> Unsealed {
-    let mut sealed = Vault::open(path).unwrap();
-    for w in words {
-        sealed.submit_text(w).unwrap();
-    }
-    sealed.unseal().unwrap()
 }
 
 #[test]

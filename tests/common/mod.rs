@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::Path;
 
-use svault::vault::{OfficerPlan, SlotParams};
+use svault::vault::{OfficerPlan, SlotParams, Unsealed, Vault};
 
 /// Cheap Argon2id for tests (the default costs half a second per slot).
 pub const FAST: SlotParams = SlotParams {
@@ -37,4 +37,13 @@ pub fn edit_header(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
     out.extend_from_slice(&serde_json::to_vec(&header).unwrap());
     out.extend_from_slice(&bytes[end..]);
     fs::write(path, out).unwrap();
+}
+
+/// Opens the vault at `path`, submits `words` (each one share) and unseals it.
+pub fn unseal_with<S: AsRef<str>>(path: &Path, words: &[S]) -> Unsealed {
+    let mut sealed = Vault::open(path).unwrap();
+    for w in words {
+        sealed.submit_text(w.as_ref()).unwrap();
+    }
+    sealed.unseal().unwrap()
 }
