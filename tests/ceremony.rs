@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use svault::share::slip39;
@@ -106,33 +106,34 @@ fn scripted_init_three_of_five_opens_with_any_three() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("already exists"));
 }
 
-#[test]
-fn secret_bits_128_gives_20_words_and_keyslot_from_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let vault = dir.path().join("v");
-    let out = dir.path().join("o");
-    let pass = dir.path().join("erin.pass");
+/// `svault init` of a 2-of-2 vault in `dir` (files `v`, shares in `o/`) for alice and
+/// erin, erin with a keyslot whose passphrase ("horse battery") is in `erin.pass`.
+/// Returns the vault, the shares directory and the `erin=FILE` passphrase option.
+fn init_with_erin_keyslot(dir: &Path, extra: &[&str]) -> (PathBuf, PathBuf, String) {
+    let (vault, out) = (dir.join("v"), dir.join("o"));
+    let pass = dir.join("erin.pass");
     fs::write(&pass, "horse battery\n").unwrap();
     let pf = format!("erin={}", s(&pass));
-    let o = svault(&[
-        "init",
-        s(&vault),
-        "--threshold",
-        "2",
+    let mut args = vec!["init", s(&vault), "--threshold", "2"];
+    args.extend([
         "--officer",
         "alice",
         "--officer",
         "erin",
-        "--keyslot",
-        "erin",
         "--passphrase-file",
         &pf,
-        "--secret-bits",
-        "128",
-        "--shares-out",
-        s(&out),
     ]);
+    args.extend(["--shares-out", s(&out)]);
+    args.extend(extra);
+    let o = svault(&args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (vault, out, pf)
+}
+
+#[test]
+fn secret_bits_128_gives_20_words_and_keyslot_from_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (vault, out, _) = init_with_erin_keyslot(dir.path(), &["--secret-bits", "128"]);
     assert_eq!(words(&out.join("alice.share")).split(' ').count(), 20);
     let mut sealed = Vault::open(&vault).unwrap();
     sealed.submit_passphrase("erin", b"horse battery").unwrap();
@@ -164,26 +165,7 @@ fn secret_bits_128_gives_20_words_and_keyslot_from_file() {
 #[test]
 fn rekey_does_not_drop_a_keyslot_silently() {
     let dir = tempfile::tempdir().unwrap();
-    let vault = dir.path().join("v");
-    let out = dir.path().join("o");
-    let pass = dir.path().join("erin.pass");
-    fs::write(&pass, "horse battery\n").unwrap();
-    let pf = format!("erin={}", s(&pass));
-    let o = svault(&[
-        "init",
-        s(&vault),
-        "--threshold",
-        "2",
-        "--officer",
-        "alice",
-        "--officer",
-        "erin",
-        "--passphrase-file",
-        &pf,
-        "--shares-out",
-        s(&out),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (vault, out, pf) = init_with_erin_keyslot(dir.path(), &[]);
     let alice = out.join("alice.share");
     let rekey = |extra: &[&str], to: &str| {
         let mut args = vec!["rekey", s(&vault), "--share-file", s(&alice)];
