@@ -409,19 +409,27 @@ impl<'a> Boot<'a> {
         }
     }
 
+    /// The path set on the builder, else the environment variable `var` when the
+    /// environment is used and the variable is set and not empty.
+    fn given_or_env(&self, given: Option<&PathBuf>, var: &str) -> Option<PathBuf> {
+        given.cloned().or_else(|| {
+            std::env::var_os(var)
+                .filter(|v| self.use_env && !v.is_empty())
+                .map(PathBuf::from)
+        })
+    }
+
     fn try_systemd(
         &mut self,
         missing: &[String],
         got: &mut Vec<(String, SecretBytes)>,
     ) -> Result<(), String> {
-        let dir = match &self.credentials_dir {
-            Some(d) => d.clone(),
-            None => match std::env::var_os("CREDENTIALS_DIRECTORY").filter(|_| self.use_env) {
-                Some(d) if !d.is_empty() => PathBuf::from(d),
-                _ => {
-                    return Err("$CREDENTIALS_DIRECTORY is not set (not started by systemd with LoadCredential=)".into());
-                }
-            },
+        let Some(dir) = self.given_or_env(self.credentials_dir.as_ref(), "CREDENTIALS_DIRECTORY")
+        else {
+            return Err(
+                "$CREDENTIALS_DIRECTORY is not set (not started by systemd with LoadCredential=)"
+                    .into(),
+            );
         };
         if !dir.is_dir() {
             return Err(format!(
@@ -463,12 +471,8 @@ impl<'a> Boot<'a> {
         missing: &[String],
         got: &mut Vec<(String, SecretBytes)>,
     ) -> Result<(), String> {
-        let socket = match &self.socket {
-            Some(s) => s.clone(),
-            None => match std::env::var_os("SVAULT_SOCKET").filter(|_| self.use_env) {
-                Some(s) if !s.is_empty() => PathBuf::from(s),
-                _ => return Err("no socket given and $SVAULT_SOCKET is not set".into()),
-            },
+        let Some(socket) = self.given_or_env(self.socket.as_ref(), "SVAULT_SOCKET") else {
+            return Err("no socket given and $SVAULT_SOCKET is not set".into());
         };
         let mut client = Client::connect(&socket).map_err(|e| e.to_string())?;
         let started = Instant::now();
