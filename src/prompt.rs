@@ -192,6 +192,14 @@ impl Console for TerminalConsole {
     }
 }
 
+/// Whether an officer is typing at this process's terminal and reading its messages
+/// there: standard input and standard error are both terminals. Only then may a
+/// share-text error show its words ([`slip39::ParseError::terminal_message`]); with a
+/// pipe, a file or a redirected stderr (a log, a journal) it gives positions only.
+pub fn officer_at_terminal() -> bool {
+    io::stdin().is_terminal() && io::stderr().is_terminal()
+}
+
 fn trim_line_ending(line: &str) -> &str {
     let line = line.strip_suffix('\n').unwrap_or(line);
     line.strip_suffix('\r').unwrap_or(line)
@@ -544,12 +552,16 @@ fn prompt_for_shares(sealed: &mut Sealed, console: &mut dyn Console) -> Result<(
                 progress: sealed.progress().to_string(),
             });
         };
+        // A refusal is shown on this console only; a share-text error there may quote
+        // the typed word and the correction (the officer's own terminal).
         let result = match answer.trim().strip_prefix("keyslot ") {
             Some(name) => {
                 let name = name.trim().to_owned();
                 let prompt = format!("passphrase for {name}'s keyslot:");
                 match console.read_hidden(&prompt).map_err(QuorumError::Console)? {
-                    Some(pass) => submit_keyslot(sealed, &name, pass.as_bytes()),
+                    Some(pass) => {
+                        submit_keyslot(sealed, &name, pass.as_bytes()).map_err(|e| e.to_string())
+                    }
                     None => {
                         return Err(QuorumError::GaveUp {
                             progress: sealed.progress().to_string(),
@@ -558,8 +570,8 @@ fn prompt_for_shares(sealed: &mut Sealed, console: &mut dyn Console) -> Result<(
                 }
             }
             None => match slip39::parse(&answer) {
-                Ok(share) => submit_share(sealed, share),
-                Err(e) => Err(e.into()),
+                Ok(share) => submit_share(sealed, share).map_err(|e| e.to_string()),
+                Err(e) => Err(e.terminal_message()),
             },
         };
         match result {

@@ -141,7 +141,7 @@ fn unknown_word_with_nearest_and_unique_suggestion() {
         }
         other => panic!("{other:?}"),
     }
-    let msg = err.to_string();
+    let msg = err.terminal_message();
     assert!(
         msg.starts_with(&format!(
             "word 17 '{typed}' is not in the SLIP-0039 word list"
@@ -154,6 +154,18 @@ fn unknown_word_with_nearest_and_unique_suggestion() {
         )),
         "{msg}"
     );
+    // Display and Debug: the position and that one change fixes it, no word.
+    let shown = err.to_string();
+    assert_eq!(
+        shown,
+        "word 17 is not in the SLIP-0039 word list; changing word 17 alone would make \
+         this share check; compare it with the written share"
+    );
+    let debug = format!("{err:?}");
+    for w in [typed.as_str(), &typo, &original] {
+        assert!(!shown.to_lowercase().contains(&w.to_lowercase()), "{shown}");
+        assert!(!debug.to_lowercase().contains(&w.to_lowercase()), "{debug}");
+    }
 }
 
 fn leak(s: &str) -> &'static str {
@@ -176,8 +188,16 @@ fn the_hint_example_from_the_brief() {
     };
     assert_eq!(
         hint.to_string(),
-        "word 3 'acadmic' is not valid; 'academic' would make this share check"
+        "changing word 3 alone would make this share check"
     );
+    assert!(
+        err.terminal_message()
+            .starts_with("word 3 'acadmic' is not in the SLIP-0039 word list (did you mean \
+                          'academic'?); 'academic' is the only word there"),
+        "{}",
+        err.terminal_message()
+    );
+    assert!(!format!("{hint:?}").contains("acad"), "{hint:?}");
     assert_eq!(nearest, &vec!["academic"]);
 }
 
@@ -241,7 +261,7 @@ fn checksum_with_unique_hint() {
         (hint.position, hint.typed.as_str(), hint.replacement),
         (20, "kidney", "keyboard")
     );
-    let msg = err.to_string();
+    let msg = err.terminal_message();
     assert!(
         msg.contains("word 20 'kidney' is not valid; 'keyboard' would make this share check"),
         "{msg}"
@@ -249,6 +269,15 @@ fn checksum_with_unique_hint() {
     assert!(
         msg.contains("Compare that word with the written share"),
         "{msg}"
+    );
+    let shown = err.to_string();
+    assert!(
+        shown.contains("changing word 20 alone would make this share check"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("kidney") && !shown.contains("keyboard"),
+        "{shown}"
     );
 }
 
@@ -345,7 +374,8 @@ fn parse_error_names_the_share() {
         }
     ));
     assert!(
-        err.to_string().starts_with("share 2: word 7 'qqqq'"),
+        err.to_string()
+            .starts_with("share 2: word 7 is not in the SLIP-0039 word list"),
         "{err}"
     );
 }

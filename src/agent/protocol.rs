@@ -696,40 +696,12 @@ impl Response {
     }
 }
 
-/// A share-text refusal rephrased without the typed words or suggested corrections:
-/// the agent answers over a socket and logs, so it names positions only. (The `svault
-/// unseal` client checks the words itself first and shows the full hint on the
+/// A share-text refusal as the agent answers and logs it: the error's `Display`,
+/// which names word positions only, never a word or a suggested correction. (The
+/// `svault unseal` client checks the words itself first and shows the full hint on the
 /// officer's own terminal.)
 pub fn describe_parse_error(e: &ParseError) -> String {
-    match e {
-        ParseError::UnknownWord {
-            position,
-            also_unknown,
-            ..
-        } => {
-            let mut text =
-                format!("word {position} of the share is not in the SLIP-0039 word list");
-            if !also_unknown.is_empty() {
-                let others: Vec<String> = also_unknown.iter().map(usize::to_string).collect();
-                text.push_str(&format!(" (nor are words {})", others.join(", ")));
-            }
-            text.push_str("; check it against the written share and submit again");
-            text
-        }
-        ParseError::InvalidChecksum { suggestion } => {
-            let mut text =
-                String::from("the share's checksum does not match, so at least one word is wrong");
-            if let Some(s) = suggestion {
-                text.push_str(&format!(
-                    "; changing word {} alone would make it check: compare that word with the written share",
-                    s.position
-                ));
-            }
-            text
-        }
-        // The other variants carry counts and field values only, no words.
-        other => other.to_string(),
-    }
+    e.to_string()
 }
 
 /// Reads newline-terminated lines from a stream into a wiped buffer that grows by

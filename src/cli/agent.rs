@@ -162,17 +162,25 @@ pub fn run_unseal(args: UnsealArgs) -> Result<Zeroizing<String>, Failure> {
         let pass = pass.strip_suffix('\r').unwrap_or(pass);
         client.submit_keyslot(officer, pass)
     } else {
-        let words = match &args.share_file {
+        let (words, typed) = match &args.share_file {
             // The share file format of `svault init --shares-out`: the words, then
             // comment lines; read by the same function as every other command.
-            Some(path) => svault::prompt::read_share_file(path)
-                .map_err(|e| Failure::new("the share was not sent").because(e))?,
-            None => prompt_share()?,
+            Some(path) => (
+                svault::prompt::read_share_file(path)
+                    .map_err(|e| Failure::new("the share was not sent").because(e))?,
+                false,
+            ),
+            None => (prompt_share()?, svault::prompt::officer_at_terminal()),
         };
         // Check the words here first: the full hint (which word, a correction) is shown
-        // on this terminal only; the agent never repeats words.
+        // only when the officer typed them at this terminal; a share file, a pipe or a
+        // redirected stderr get positions only. The agent never repeats words.
         if let Err(e) = slip39::parse(&words) {
-            return Err(Failure::new("the share was not sent").because(e));
+            return Err(if typed {
+                Failure::new(format!("the share was not sent: {}", e.terminal_message()))
+            } else {
+                Failure::new("the share was not sent").because(e)
+            });
         }
         client.submit_share(words.trim())
     };

@@ -375,13 +375,17 @@ fn parse_shares<'a>(input: &'a str, format: Option<FormatArg>) -> Result<Shares<
     }
     if first_kind == Kind::Slip39 {
         let mut shares = Vec::with_capacity(lines.len());
+        // Words are quoted back only when they were typed at this terminal and the
+        // message goes there too; from a pipe or a file, or into a log, positions only.
+        let typed = svault::prompt::officer_at_terminal();
         for line in &lines {
             let share = slip39::parse(line.text).map_err(|e| {
-                Failure::new(format!(
-                    "line {} is not a valid SLIP-0039 share",
-                    line.number
-                ))
-                .because(e)
+                let failure = format!("line {} is not a valid SLIP-0039 share", line.number);
+                if typed {
+                    Failure::new(format!("{failure}: {}", e.terminal_message()))
+                } else {
+                    Failure::new(failure).because(e)
+                }
             })?;
             shares.push(share);
         }

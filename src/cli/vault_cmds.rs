@@ -134,7 +134,16 @@ fn verify_with(args: VerifyArgs, console: &mut dyn Console) -> Output {
             Some(path) => read_share_file(path).map_err(quorum::quorum_failure)?,
             None => read_secret(console, "your share's words (input is not shown):")?,
         };
-        let share = slip39::parse(&words).map_err(|e| Failure::new(format!("not valid: {e}")))?;
+        // The words are quoted back only to an officer who typed them at the terminal.
+        let typed = args.share_file.is_none() && console.is_interactive();
+        let share = slip39::parse(&words).map_err(|e| {
+            let why = if typed {
+                e.terminal_message()
+            } else {
+                e.to_string()
+            };
+            Failure::new(format!("not valid: {why}"))
+        })?;
         (share, "share")
     };
     let officer = sealed

@@ -1,8 +1,12 @@
 //! Errors of the SLIP-0039 codec: one enum per operation.
 //!
-//! Share text is public input, so parse errors quote the words that were typed and
-//! name their positions. Nothing here ever holds share values, passphrase bytes or the
-//! master secret. Messages number shares, words, groups and members from 1, the way a
+//! A parse error knows the word that was typed, the nearest list words and the one
+//! word that would make the share check, but its `Display` and `Debug` name *positions
+//! only*: errors end up in logs, journals, agent replies and files, and the words of a
+//! share are share material even when one of them is mistyped. The words are shown only
+//! through [`ParseError::terminal_message`], which the interactive prompts call for the
+//! officer's own terminal. Nothing here ever holds share values, passphrase bytes or
+//! the master secret. Messages number shares, words, groups and members from 1, the way a
 //! person counts them (the format itself stores group and member indices from 0).
 
 use std::fmt::Write as _;
@@ -11,7 +15,12 @@ use std::fmt::Write as _;
 ///
 /// It is only a hint: SLIP-0039 says corrections must be made by a person comparing
 /// with the written share, so the codec never applies it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// # Security
+///
+/// `typed` and `replacement` are share material. `Display` and `Debug` name the position
+/// only; [`ParseError::terminal_message`] is the one place that shows the words.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Suggestion {
     /// 1-based position of the word in the share.
     pub position: usize,
@@ -21,18 +30,43 @@ pub struct Suggestion {
     pub replacement: &'static str,
 }
 
-impl std::fmt::Display for Suggestion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
+impl Suggestion {
+    /// The hint with its words, for the officer's terminal only.
+    fn with_words(&self) -> String {
+        format!(
             "word {} '{}' is not valid; '{}' would make this share check",
             self.position, self.typed, self.replacement
         )
     }
 }
 
+impl std::fmt::Display for Suggestion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "changing word {} alone would make this share check",
+            self.position
+        )
+    }
+}
+
+impl std::fmt::Debug for Suggestion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Suggestion")
+            .field("position", &self.position)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Why one share's text could not be read.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+///
+/// # Security
+///
+/// `Display` and `Debug` give word positions only, never a word: safe for logs, agent
+/// replies, `BootError` and files. The typed word, the nearest list words and a
+/// suggested correction are shown by [`ParseError::terminal_message`] alone, meant for
+/// the terminal the officer is typing at.
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ParseError {
     /// The text holds no words.
@@ -52,15 +86,15 @@ pub enum ParseError {
 
     /// A word is neither in the word list nor a 4-or-more-letter prefix of one.
     #[error(
-        "word {position} '{word}' is not in the SLIP-0039 word list{}{}{}",
-        describe_nearest(.nearest),
-        describe_suggestion(.suggestion.as_deref()),
-        describe_others(.also_unknown)
+        "word {position} is not in the SLIP-0039 word list{}{}; compare it with the written \
+         share",
+        describe_others(.also_unknown),
+        describe_fix(.suggestion.as_deref())
     )]
     UnknownWord {
         /// 1-based position of the first unknown word.
         position: usize,
-        /// The word as typed.
+        /// The word as typed (share material: see the type's Security section).
         word: String,
         /// List words closest in spelling, nearest first (may be empty).
         nearest: Vec<&'static str>,
@@ -74,7 +108,7 @@ pub enum ParseError {
     /// All words are known but the checksum (the last three words) does not match.
     #[error(
         "the share's checksum does not match, so at least one word is wrong{}",
-        describe_checksum_hint(.suggestion.as_deref())
+        describe_checksum_fix(.suggestion.as_deref())
     )]
     InvalidChecksum {
         /// Present when exactly one single-word change makes the share check.
@@ -100,6 +134,74 @@ pub enum ParseError {
         /// Group count read from the share.
         group_count: u8,
     },
+}
+
+impl std::fmt::Debug for ParseError {
+    /// The variant and its `Display` text: positions, never words.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let variant = match self {
+            ParseError::Empty => "Empty",
+            ParseError::WrongLength { .. } => "WrongLength",
+            ParseError::UnknownWord { .. } => "UnknownWord",
+            ParseError::InvalidChecksum { .. } => "InvalidChecksum",
+            ParseError::InvalidPadding => "InvalidPadding",
+            ParseError::GroupThresholdExceedsCount { .. } => "GroupThresholdExceedsCount",
+        };
+        write!(f, "ParseError::{variant}({:?})", self.to_string())
+    }
+}
+
+impl ParseError {
+    /// The message with the words: the word as typed, the nearest list words and the one
+    /// word that makes the share check. The other variants give their usual text.
+    ///
+    /// # Security
+    ///
+    /// The words are share material. Show this only on the terminal the officer is
+    /// typing at (stdin and the output both a terminal), never in a log, a file, an
+    /// agent reply or an error passed on; everywhere else use `Display`, which gives
+    /// positions only. The nearest-word and correction searches that fill this in run
+    /// only after a parse failed, and branch on the words (they are not constant time).
+    pub fn terminal_message(&self) -> String {
+        match self {
+            ParseError::UnknownWord {
+                position,
+                word,
+                nearest,
+                suggestion,
+                also_unknown,
+            } => format!(
+                "word {position} '{word}' is not in the SLIP-0039 word list{}{}{}",
+                describe_nearest(nearest),
+                describe_suggestion(suggestion.as_deref()),
+                describe_others(also_unknown)
+            ),
+            ParseError::InvalidChecksum { suggestion } => format!(
+                "the share's checksum does not match, so at least one word is wrong{}",
+                describe_checksum_hint(suggestion.as_deref())
+            ),
+            other => other.to_string(),
+        }
+    }
+}
+
+fn describe_fix(suggestion: Option<&Suggestion>) -> String {
+    match suggestion {
+        Some(s) => format!("; {s}"),
+        None => String::new(),
+    }
+}
+
+fn describe_checksum_fix(suggestion: Option<&Suggestion>) -> String {
+    match suggestion {
+        Some(s) => format!(
+            ": {s}. Compare that word with the written share before changing it"
+        ),
+        None => ". Compare each word with the written share; no single-word change \
+                  explains the error, so look for more than one wrong word or two \
+                  words swapped"
+            .to_string(),
+    }
 }
 
 fn describe_nearest(nearest: &[&str]) -> String {
@@ -147,7 +249,10 @@ fn describe_others(others: &[usize]) -> String {
 
 fn describe_checksum_hint(suggestion: Option<&Suggestion>) -> String {
     match suggestion {
-        Some(s) => format!(": {s}. Compare that word with the written share before changing it"),
+        Some(s) => format!(
+            ": {}. Compare that word with the written share before changing it",
+            s.with_words()
+        ),
         None => ". Compare each word with the written share; no single-word change \
                   explains the error, so look for more than one wrong word or two \
                   words swapped"

@@ -30,10 +30,13 @@
 //! assert_eq!(back.as_bytes(), secret.as_bytes());
 //!
 //! // A typo is located, and the one word that fixes it is suggested (never applied).
+//! // The error's text gives positions only; the words are for the officer's terminal.
 //! let mut bad: Vec<&str> = words[1].split(' ').collect();
 //! bad[6] = "zzzz";
 //! let err = slip39::parse(&bad.join(" ")).unwrap_err();
-//! assert!(err.to_string().starts_with("word 7 'zzzz' is not in the SLIP-0039 word list"));
+//! assert!(err.to_string().starts_with("word 7 is not in the SLIP-0039 word list"));
+//! assert!(!err.to_string().contains("zzzz"));
+//! assert!(err.terminal_message().starts_with("word 7 'zzzz' is not in the SLIP-0039 word list"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
