@@ -197,9 +197,10 @@ fn verify_refuses_a_mistyped_word_naming_its_position() {
     w[9] = "qqqq";
     let err = fails(&["verify", f.v()], w.join(" ").as_bytes(), 1);
     assert!(
-        err.starts_with("svault: not valid: word 10 'qqqq' is not in the SLIP-0039 word list"),
+        err.starts_with("svault: not valid: word 10 is not in the SLIP-0039 word list"),
         "{err}"
     );
+    assert!(!err.contains("qqqq"), "{err}");
 }
 
 #[test]
@@ -455,10 +456,11 @@ fn mistyped_share_file_is_located() {
     let err = fails(&args(&["get", f.v(), "db/password"], &q), b"", 1);
     assert!(
         err.starts_with(&format!(
-            "svault: the share in {typo} was refused: word 5 'zebrax' is not in the SLIP-0039 word list"
+            "svault: the share in {typo} was refused: word 5 is not in the SLIP-0039 word list"
         )),
         "{err}"
     );
+    assert!(!err.contains("zebra"), "{err}");
 }
 
 #[test]
