@@ -463,10 +463,11 @@ fn identify<'h>(
         });
     }
     let c = &officer.commitment;
+    // The share's words built in constant time from its bits (FORMAT.md §4).
     if !crypto::commitment_matches(
         &header.vault_id.0,
         &c.salt.0,
-        share.to_words().as_bytes(),
+        &share.canonical_text(),
         &c.digest.0,
     ) {
         return Err(SubmitError::CommitmentMismatch {
@@ -1115,6 +1116,17 @@ pub mod gate {
     /// The commitment digest (FORMAT.md §4).
     pub fn commitment(vault_id: &[u8; 16], salt: &[u8; 16], share_words: &[u8]) -> [u8; 32] {
         super::crypto::commitment(vault_id, salt, share_words)
+    }
+
+    /// The commitment check of a parsed share, as the vault makes it on submission: the
+    /// share's words rebuilt from its bits, hashed and compared (FORMAT.md §4).
+    pub fn share_commitment_matches(
+        vault_id: &[u8; 16],
+        salt: &[u8; 16],
+        share: &crate::share::slip39::Slip39Share,
+        digest: &[u8; 32],
+    ) -> bool {
+        super::crypto::commitment_matches(vault_id, salt, &share.canonical_text(), digest)
     }
 
     /// Seals `plaintext` under the payload key derived from `master` and opens it again

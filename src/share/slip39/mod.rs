@@ -52,6 +52,7 @@
 
 mod bits;
 mod cipher;
+mod ct;
 mod error;
 mod extend;
 mod generate;
@@ -70,3 +71,23 @@ pub use generate::{GenerateOptions, GroupSpec, generate, generate_with_rng};
 pub use recover::{check_complete, parse_all, recover, recover_text};
 pub use secret::{MasterSecret, Passphrase, strip_one_line_ending};
 pub use share::{Slip39Share, parse};
+
+/// Entry points for the benchmarks (`benches/slip39.rs`) and the constant-time gate
+/// (`tests/constant_time.rs`): the two ways of turning share text into word values.
+/// Not API.
+#[doc(hidden)]
+pub mod gate {
+    use zeroize::Zeroizing;
+
+    /// Word values by binary search per word (the error path's lookup; not constant
+    /// time), when every word is known.
+    pub fn values_by_binary_search(text: &str) -> Option<Vec<u16>> {
+        super::share::values_by_binary_search(text)
+    }
+
+    /// Word values by the constant-time scan that [`parse`](super::parse()) uses,
+    /// when every word is known.
+    pub fn values_constant_time(text: &str) -> Option<Zeroizing<Vec<u16>>> {
+        super::share::values_constant_time(text)
+    }
+}

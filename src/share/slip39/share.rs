@@ -10,6 +10,7 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 use super::bits::{BitReader, BitWriter, WORD_BITS};
+use super::ct;
 use super::error::{ParseError, Suggestion};
 use super::rs1024::{self, CHECKSUM_WORDS, Customization};
 use super::words;
@@ -147,20 +148,30 @@ impl Slip39Share {
     ///
     /// # Security
     ///
-    /// The words carry the share value, and choosing a word indexes the word list by
-    /// it: share text is the form in which a share is shown to its holder, so it is
-    /// treated as public input to the codec, like the text given to [`parse`]. The
+    /// Built without branching on or indexing by the share's bits (see
+    /// [`canonical_text`](Self::canonical_text)); only the text's length is public. The
+    /// last step, the check that the bytes are UTF-8, branches on each byte's top bit,
+    /// which is zero for every letter and space, so it always goes the same way. The
     /// returned string is wiped when dropped.
     pub fn to_words(&self) -> Zeroizing<String> {
-        let values = self.word_values();
-        let mut out = Zeroizing::new(String::with_capacity(values.len() * 9));
-        for (i, &v) in values.iter().enumerate() {
-            if i > 0 {
-                out.push(' ');
+        let mut bytes = self.canonical_text();
+        match String::from_utf8(std::mem::take(&mut *bytes)) {
+            Ok(text) => Zeroizing::new(text),
+            // Unreachable: the bytes are list letters and spaces.
+            Err(e) => {
+                drop(Zeroizing::new(e.into_bytes()));
+                Zeroizing::new(String::new())
             }
-            out.push_str(words::word(v));
         }
-        out
+    }
+
+    /// The share's words as bytes, lower case, single spaces: the text the vault's
+    /// commitment hashes (FORMAT.md §4). Constant time in the share's bits: the word
+    /// values come from shifts and masks, each word is found by scanning the whole list,
+    /// and the words are laid out by visiting every byte; only the total length is made
+    /// public.
+    pub(crate) fn canonical_text(&self) -> Zeroizing<Vec<u8>> {
+        words::text_of(&self.word_values())
     }
 
     /// The share's 10-bit word values, checksum included.
@@ -207,28 +218,38 @@ impl fmt::Debug for Slip39Share {
     }
 }
 
-/// The customization string a sequence of word values asks for: the extendable flag
-/// is bit 15 of the share, the sixth bit of the second word.
-fn customization_of(values: &[u16]) -> Customization {
-    let ext = values.get(1).is_some_and(|w| (w >> 4) & 1 == 1);
+/// The customization string a share's header words ask for: the extendable flag is
+/// bit 15 of the share, the sixth bit of the second word.
+fn customization_of(header: &[u16]) -> Customization {
+    let ext = header.get(1).is_some_and(|w| (w >> 4) & 1 == 1);
     Customization::for_extendable(ext)
 }
 
 /// Decodes word values into a share: checksum, then layout.
+///
+/// Constant time in the share value: the checksum is branch-free and only its outcome
+/// is made public; the four header words (public fields) are made public before they
+/// are read; the padding bits are tested with a mask and only "zero or not" is made
+/// public; the value bytes are read with shifts.
 fn decode(values: &[u16]) -> Result<Slip39Share, ParseError> {
     let (padding, bytes) = value_layout(values.len()).ok_or(ParseError::WrongLength {
         words: values.len(),
     })?;
-    if !rs1024::verify(customization_of(values), values) {
-        return Err(ParseError::InvalidChecksum { suggestion: None });
-    }
-    let mut r = BitReader::new(values);
-    // value_layout guarantees enough words for every read below; `?` on `None` maps
-    // to the length error should that ever not hold.
-    let short = ParseError::WrongLength {
+    let short = || ParseError::WrongLength {
         words: values.len(),
     };
-    let mut read = |bits: usize| r.read(bits).ok_or_else(|| short.clone());
+    // value_layout guarantees more than four words.
+    let (head, rest) = values.split_at_checked(HEADER_WORDS).ok_or_else(short)?;
+    let mut header = [0u16; HEADER_WORDS];
+    for (public, &secret) in header.iter_mut().zip(head) {
+        *public = (ct::public(u64::from(secret)) & 0x3ff) as u16;
+    }
+    let checks = rs1024::verify(customization_of(&header), values);
+    if !ct::public_bool(u64::from(checks)) {
+        return Err(ParseError::InvalidChecksum { suggestion: None });
+    }
+    let mut r = BitReader::new(&header);
+    let mut read = |bits: usize| r.read(bits).ok_or_else(short);
     let identifier = read(15)?;
     let extendable = read(1)? == 1;
     let field4 = |v: u16| u8::try_from(v).unwrap_or(u8::MAX);
@@ -238,13 +259,15 @@ fn decode(values: &[u16]) -> Result<Slip39Share, ParseError> {
     let group_count = field4(read(4)?).saturating_add(1);
     let member_index = field4(read(4)?);
     let member_threshold = field4(read(4)?).saturating_add(1);
+    let mut r = BitReader::new(rest);
+    let mut read = |bits: usize| r.read(bits).ok_or_else(short);
     // SLIP-0039: "All padding bits MUST be "0"."
-    if read(padding)? != 0 {
+    if ct::public_bool(ct::nonzero(u64::from(read(padding)?))) {
         return Err(ParseError::InvalidPadding);
     }
     let mut value = Zeroizing::new(Vec::with_capacity(bytes));
     for _ in 0..bytes {
-        value.push(u8::try_from(read(8)?).unwrap_or(0));
+        value.push((read(8)? & 0xff) as u8);
     }
     // SLIP-0039: "The value of G MUST be greater than or equal to GT."
     if group_threshold > group_count {
@@ -320,10 +343,62 @@ fn single_word_fixes(values: &[u16], only: Option<usize>) -> Vec<(usize, u16)> {
 ///
 /// # Security
 ///
-/// Share text is treated as public input: parsing branches on the words to report
-/// precise errors (and a hint search tries every word at every position, whose time
-/// depends on the text). The decoded share value is held in wiped memory.
+/// A share that reads correctly is read in constant time: the text is split into words
+/// and each word compared with every word of the list by masks, and the words are
+/// decoded with shifts. What is made public on the way: the number of words, whether
+/// every word is known, whether the checksum matches, the header words (public fields)
+/// and whether the padding is zero (see `ct::public`, checked by
+/// `tests/constant_time.rs`). Text with ASCII letters and whitespace only takes this
+/// path; anything else (non-ASCII whitespace between words, say) is read by the
+/// detailed path below.
+///
+/// When that finds a problem (an unknown word, a checksum failure), the text is read
+/// again by the detailed path, which is *not* constant time: it looks words up by
+/// binary search, locates every unknown word, and searches every position for a
+/// one-word correction and the nearest words by spelling. That only happens for a share
+/// that is already known to be wrong, and the words it finds appear only in
+/// [`ParseError::terminal_message`]. The decoded share value is held in wiped memory.
 pub fn parse(text: &str) -> Result<Slip39Share, ParseError> {
+    match parse_constant_time(text.as_bytes()) {
+        Some(result) => result,
+        None => parse_detailed(text),
+    }
+}
+
+/// The constant-time reading of a well-formed share; `None` sends the text to
+/// [`parse_detailed`] (a word count no share has, an unknown or malformed word, a
+/// checksum that fails).
+fn parse_constant_time(text: &[u8]) -> Option<Result<Slip39Share, ParseError>> {
+    let count = usize::try_from(ct::public(words::count_words(text))).ok()?;
+    value_layout(count)?;
+    let (values, known) = words::values_of(text, count);
+    if !ct::public_bool(known) {
+        return None;
+    }
+    match decode(&values) {
+        Err(ParseError::InvalidChecksum { .. }) => None,
+        other => Some(other),
+    }
+}
+
+/// The word values of a share text by the old route (split on whitespace, binary
+/// search per word), when every word is known: kept to measure against in
+/// `benches/slip39.rs`. Not constant time.
+pub(crate) fn values_by_binary_search(text: &str) -> Option<Vec<u16>> {
+    text.split_whitespace().map(words::lookup).collect()
+}
+
+/// The word values of a share text by the constant-time route, when every word is
+/// known.
+pub(crate) fn values_constant_time(text: &str) -> Option<Zeroizing<Vec<u16>>> {
+    let count = usize::try_from(ct::public(words::count_words(text.as_bytes()))).ok()?;
+    let (values, known) = words::values_of(text.as_bytes(), count);
+    ct::public_bool(known).then_some(values)
+}
+
+/// Reads a share that failed the constant-time path, to say precisely what is wrong
+/// (see [`parse`]). Not constant time.
+fn parse_detailed(text: &str) -> Result<Slip39Share, ParseError> {
     let tokens: Vec<&str> = text.split_whitespace().collect();
     if tokens.is_empty() {
         return Err(ParseError::Empty);

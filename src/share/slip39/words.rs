@@ -3,6 +3,8 @@
 //! Data copied from SLIP-0039 (SatoshiLabs); `vectors/slip39/wordlist.txt` holds the same
 //! list and a unit test keeps the two equal.
 
+use super::ct;
+
 /// The 1024 words; a word's position is the 10-bit value it encodes.
 pub(crate) const WORDS: [&str; 1024] = [
     "academic", "acid", "acne", "acquire", "acrobat", "activity", "actress", "adapt", "adequate",
@@ -126,13 +128,195 @@ const MAX_WORD_LEN: usize = 8;
 /// How many letters of a word identify it uniquely.
 pub(crate) const PREFIX_LEN: usize = 4;
 
-/// Looks a typed word up in the list.
+/// A word's letters packed little-endian into a `u64`, zero-padded (every word has at
+/// most eight letters, none of them a zero byte).
+const fn pack(word: &str) -> u64 {
+    let bytes = word.as_bytes();
+    let mut packed = 0u64;
+    let mut i = 0;
+    while i < bytes.len() && i < MAX_WORD_LEN {
+        packed |= (bytes[i] as u64) << (8 * i);
+        i += 1;
+    }
+    packed
+}
+
+/// [`WORDS`] packed by [`pack`], for the branch-free scans.
+static PACKED: [u64; 1024] = {
+    let mut table = [0u64; 1024];
+    let mut i = 0;
+    while i < 1024 {
+        table[i] = pack(WORDS[i]);
+        i += 1;
+    }
+    table
+};
+
+/// The length of each word of [`WORDS`].
+static LENGTHS: [u8; 1024] = {
+    let mut table = [0u8; 1024];
+    let mut i = 0;
+    while i < 1024 {
+        table[i] = WORDS[i].len() as u8;
+        i += 1;
+    }
+    table
+};
+
+// ---- Constant time: text to word values and back ----------------------------------
+//
+// Share text carries the share value, and these run in the agent on every submission,
+// so they never branch on it or index memory by it. A typed word is packed into a
+// `u64` and compared with *every* word of the list with masks; a word value picks its
+// word by the same full scan. What they make public is listed at [`ct::public`].
+
+/// Mask: `b` is ASCII whitespace (space, tab, line feed, vertical tab, form feed,
+/// carriage return), the separators of share text.
+#[inline(always)]
+fn is_space(b: u8) -> u64 {
+    let b = u64::from(b);
+    ct::eq(b, 0x20) | (!ct::lt(b, 9) & ct::lt(b, 14))
+}
+
+/// How many words (runs of non-whitespace bytes) `text` holds, counted without
+/// branching on it; the caller makes the count public.
+pub(crate) fn count_words(text: &[u8]) -> u64 {
+    let mut count = 0u64;
+    let mut after_space = u64::MAX;
+    for &b in text {
+        let space = is_space(b);
+        count += !space & after_space & 1;
+        after_space = space;
+    }
+    count
+}
+
+/// Mask of the low `len` bytes of a `u64` (`len` at most 8).
+fn low_bytes(len: u64) -> u64 {
+    let below = 1u64.wrapping_shl(((8 * len) & 63) as u32).wrapping_sub(1);
+    below | ct::eq(len, 8)
+}
+
+/// The value of a packed typed word (lower case, `len` letters, zero above them): the
+/// list word it is, or the one word it is a prefix of when it has four letters or more.
+/// Returns `(value, found mask)`; every word of the list is compared.
+fn value_of(token: u64, len: u64) -> (u64, u64) {
+    let wanted = low_bytes(len);
+    let long_enough = !ct::lt(len, PREFIX_LEN as u64);
+    let mut value = 0u64;
+    let mut found = 0u64;
+    for (i, &word) in (0u64..).zip(PACKED.iter()) {
+        let hit = ct::eq(word & wanted, token) & long_enough;
+        value |= i & hit;
+        found |= hit;
+    }
+    (value, found)
+}
+
+/// The word values of share text with `count` words (from [`count_words`], made
+/// public), and a mask that is set when every word is a known word or a four-letter
+/// prefix of one, in ASCII letters of any case.
+///
+/// Nothing here branches on or indexes by the text: each byte is classified with masks,
+/// a word's letters are appended with a shift, and a finished word is stored by writing
+/// every slot with a select. A word of more than eight letters, or any other byte
+/// (digits, punctuation, anything non-ASCII such as non-ASCII whitespace), clears the
+/// mask; the caller then takes the detailed, not constant-time, error path.
+pub(crate) fn values_of(text: &[u8], count: usize) -> (zeroize::Zeroizing<Vec<u16>>, u64) {
+    use zeroize::Zeroizing;
+    let mut tokens = Zeroizing::new(vec![0u64; count]);
+    let mut lengths = Zeroizing::new(vec![0u64; count]);
+    let mut store = |at: u64, token: u64, len: u64, when: u64| {
+        for ((slot, slot_len), s) in tokens.iter_mut().zip(lengths.iter_mut()).zip(0u64..) {
+            let hit = ct::eq(s, at) & when;
+            *slot = ct::select(hit, token, *slot);
+            *slot_len = ct::select(hit, len, *slot_len);
+        }
+    };
+    let (mut token, mut len, mut at, mut in_word, mut bad) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    for &b in text {
+        let space = is_space(b);
+        let upper = !ct::lt(u64::from(b), u64::from(b'A')) & ct::lt(u64::from(b), u64::from(b'Z') + 1);
+        let lower = u64::from(b) | (0x20 & upper);
+        let letter = !ct::lt(lower, u64::from(b'a')) & ct::lt(lower, u64::from(b'z') + 1);
+        bad |= !space & !letter;
+        // A word ends at the first space after it.
+        let end = space & in_word;
+        store(at, token, len, end);
+        at += end & 1;
+        token &= !end;
+        len &= !end;
+        // Append a letter while it fits; a ninth letter makes the text invalid.
+        let fits = ct::lt(len, MAX_WORD_LEN as u64);
+        token |= lower.wrapping_shl(((8 * len) & 63) as u32) & !space & fits;
+        bad |= !space & !fits;
+        len += !space & 1;
+        in_word = !space;
+    }
+    store(at, token, len, in_word);
+    let mut values = Zeroizing::new(Vec::with_capacity(count));
+    let mut known = !bad;
+    for (&t, &l) in tokens.iter().zip(lengths.iter()) {
+        let (value, found) = value_of(t, l);
+        known &= found;
+        values.push((value & 0x3ff) as u16);
+    }
+    (values, known)
+}
+
+/// The packed word and its length for a 10-bit value, by a full scan of the list.
+fn word_of(value: u16) -> (u64, u64) {
+    let value = u64::from(value);
+    let mut word = 0u64;
+    let mut len = 0u64;
+    for ((i, &packed), &length) in (0u64..).zip(PACKED.iter()).zip(LENGTHS.iter()) {
+        let hit = ct::eq(i, value);
+        word |= packed & hit;
+        len |= u64::from(length) & hit;
+    }
+    (word, len)
+}
+
+/// The canonical text of word values (lower case, single spaces), without branching on
+/// or indexing by them. Only the total length is made public ([`ct::public`]): it is
+/// the length of the buffer. Each word is written to its place by visiting every byte
+/// of the buffer, so where one word ends and the next begins stays secret.
+pub(crate) fn text_of(values: &[u16]) -> zeroize::Zeroizing<Vec<u8>> {
+    use zeroize::Zeroizing;
+    let words: Zeroizing<Vec<(u64, u64)>> =
+        Zeroizing::new(values.iter().map(|&v| word_of(v)).collect());
+    let letters: u64 = words.iter().map(|&(_, len)| len).sum();
+    let spaces = (values.len() as u64).saturating_sub(1);
+    let total = usize::try_from(ct::public(letters + spaces)).unwrap_or(0);
+    let mut out = Zeroizing::new(vec![0u8; total]);
+    let mut start = 0u64;
+    for &(word, len) in words.iter() {
+        for (byte, p) in out.iter_mut().zip(0u64..) {
+            let inside = !ct::lt(p, start) & ct::lt(p, start + len);
+            let k = p.wrapping_sub(start);
+            let letter = (word.wrapping_shr((k.wrapping_mul(8) & 63) as u32) & 0xff) & inside;
+            *byte |= letter as u8;
+        }
+        start += len + 1;
+    }
+    // Every byte no word covers is a separating space.
+    for byte in out.iter_mut() {
+        *byte |= (0x20 & !ct::nonzero(u64::from(*byte))) as u8;
+    }
+    out
+}
+
+/// Looks a typed word up in the list, by binary search.
 ///
 /// The comparison ignores ASCII case. Besides whole words, any prefix of at least
 /// [`PREFIX_LEN`] letters is accepted: the list is built so that the first four
 /// letters of every word are unique, so such a prefix names exactly one word.
 ///
-/// Share text is public input (see the module docs), so this branches on it freely.
+/// # Security
+///
+/// Not constant time: it branches on the word and reads the list at addresses the word
+/// chooses. It serves only the error path, after the constant-time conversion
+/// ([`values_of`]) found a word it does not know, to say which words are unknown.
 pub(crate) fn lookup(token: &str) -> Option<u16> {
     let bytes = token.as_bytes();
     if bytes.len() < PREFIX_LEN || bytes.len() > MAX_WORD_LEN {
@@ -155,7 +339,8 @@ pub(crate) fn lookup(token: &str) -> Option<u16> {
     }
 }
 
-/// The word for a 10-bit value.
+/// The word for a 10-bit value, by index (not constant time: for the error path's
+/// suggested corrections only; shares are turned into text by [`text_of`]).
 ///
 /// Values above 1023 cannot come from the bit packing, which masks to 10 bits;
 /// `"?"` stands in rather than panicking.
@@ -298,6 +483,63 @@ mod tests {
         assert_eq!(lookup("zzzz"), None);
         assert_eq!(lookup(""), None);
         assert_eq!(lookup("académic"), None);
+    }
+
+    /// The constant-time conversion agrees with the binary search on every word, every
+    /// prefix of four letters or more, and in upper case.
+    #[test]
+    fn constant_time_values_match_the_lookup() {
+        let mut text = String::new();
+        let mut want = Vec::new();
+        for (i, w) in WORDS.iter().enumerate() {
+            let forms = [w.to_string(), w.to_uppercase(), w[..PREFIX_LEN].to_string()];
+            for form in forms {
+                text.push_str(&form);
+                text.push_str(if i % 3 == 0 { " \t" } else { "\n " });
+                want.push(i as u16);
+            }
+        }
+        let count = count_words(text.as_bytes());
+        assert_eq!(count as usize, want.len());
+        let (values, known) = values_of(text.as_bytes(), want.len());
+        assert_eq!(known, u64::MAX);
+        assert_eq!(&values[..], &want[..]);
+    }
+
+    #[test]
+    fn constant_time_values_flag_what_is_not_a_word() {
+        for bad in [
+            "academic aca",
+            "academic academics",
+            "academic acadx",
+            "academic zzzz",
+            "academic acad3mic",
+            "academic académic",
+            "academic\u{a0}acid",
+        ] {
+            let count = count_words(bad.as_bytes()) as usize;
+            let (_, known) = values_of(bad.as_bytes(), count);
+            assert_eq!(known, 0, "{bad:?}");
+            assert_eq!(
+                bad.split_whitespace().all(|t| lookup(t).is_some()),
+                bad.contains('\u{a0}'),
+                "{bad:?}: only non-ASCII whitespace is left to the detailed path"
+            );
+        }
+        assert_eq!(count_words(b""), 0);
+        assert_eq!(count_words(b" \t\r\n"), 0);
+        assert_eq!(count_words(b"  a  bb\x0bc\x0c d "), 4);
+    }
+
+    /// The constant-time text is the words joined by single spaces, for every word at
+    /// every place.
+    #[test]
+    fn constant_time_text_matches_the_list() {
+        let values: Vec<u16> = (0..1024u16).rev().collect();
+        let joined: Vec<&str> = values.iter().map(|&v| word(v)).collect();
+        assert_eq!(&text_of(&values)[..], joined.join(" ").as_bytes());
+        assert_eq!(&text_of(&[])[..], b"");
+        assert_eq!(&text_of(&[5])[..], WORDS[5].as_bytes());
     }
 
     fn chars(s: &str) -> Vec<char> {
