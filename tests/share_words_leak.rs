@@ -224,7 +224,10 @@ fn lib_boot_share_files(f: &Fixture, bad: &Bad) -> String {
 }
 
 fn cli_shamir_combine(f: &Fixture, bad: &Bad) -> String {
-    svault(&["shamir", "combine"], &format!("{}\n{}\n", f.words[0], bad.text))
+    svault(
+        &["shamir", "combine"],
+        &format!("{}\n{}\n", f.words[0], bad.text),
+    )
 }
 
 fn cli_shamir_check(f: &Fixture, bad: &Bad) -> String {
@@ -236,13 +239,21 @@ fn cli_verify_file(f: &Fixture, bad: &Bad) -> String {
     let file = f.path("bad.share");
     std::fs::write(&file, format!("{}\n", bad.text)).unwrap();
     svault(
-        &["verify", Fixture::s(&f.vault), "--share-file", Fixture::s(&file)],
+        &[
+            "verify",
+            Fixture::s(&f.vault),
+            "--share-file",
+            Fixture::s(&file),
+        ],
         "",
     )
 }
 
 fn cli_verify_pipe(f: &Fixture, bad: &Bad) -> String {
-    svault(&["verify", Fixture::s(&f.vault)], &format!("{}\n", bad.text))
+    svault(
+        &["verify", Fixture::s(&f.vault)],
+        &format!("{}\n", bad.text),
+    )
 }
 
 fn cli_get_share_files(f: &Fixture, bad: &Bad) -> String {

@@ -191,9 +191,10 @@ fn the_hint_example_from_the_brief() {
         "changing word 3 alone would make this share check"
     );
     assert!(
-        err.terminal_message()
-            .starts_with("word 3 'acadmic' is not in the SLIP-0039 word list (did you mean \
-                          'academic'?); 'academic' is the only word there"),
+        err.terminal_message().starts_with(
+            "word 3 'acadmic' is not in the SLIP-0039 word list (did you mean \
+                          'academic'?); 'academic' is the only word there"
+        ),
         "{}",
         err.terminal_message()
     );

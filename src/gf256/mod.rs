@@ -88,6 +88,14 @@ pub fn kernel() -> &'static str {
     simd::kernel()
 }
 
+/// The SSSE3 kernel behind [`mul_add_slice`], callable directly (even where AVX2 is
+/// taken) so that tests and the constant-time gate check it too; `None` on a CPU
+/// without SSSE3. `c` is public; `dst` and `src` may be secret. Not API.
+#[doc(hidden)]
+pub fn mul_add_slice_ssse3() -> Option<fn(&mut [u8], &[u8], u8)> {
+    simd::ssse3()
+}
+
 /// The portable kernel behind [`mul_add_slice`], callable directly so that tests and the
 /// constant-time gate can check it on a CPU where the vector kernel is taken.
 /// `c` is public; `dst` and `src` may be secret.

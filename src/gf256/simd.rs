@@ -43,6 +43,18 @@ pub(super) fn kernel() -> &'static str {
     "portable"
 }
 
+/// The SSSE3 kernel, if this CPU has SSSE3, whatever [`mul_add_slice`] dispatches to:
+/// so that the constant-time gate can check it on a CPU that takes AVX2.
+pub(super) fn ssse3() -> Option<fn(&mut [u8], &[u8], u8)> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("ssse3") {
+            return Some(x86::mul_add_ssse3_checked);
+        }
+    }
+    None
+}
+
 /// Every vector kernel this CPU can run, by name (for tests).
 #[cfg(test)]
 pub(super) fn available() -> Vec<&'static str> {

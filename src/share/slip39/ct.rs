@@ -27,7 +27,17 @@ pub(crate) fn lt(a: u64, b: u64) -> u64 {
 /// `a` where `mask` is set, else `b`.
 #[inline(always)]
 pub(crate) fn select(mask: u64, a: u64, b: u64) -> u64 {
+    let mask = opaque(mask);
     (a & mask) | (b & !mask)
+}
+
+/// `mask`, hidden from the optimiser. Knowing that a mask can only be all ones or all
+/// zeros, the compiler turns `acc |= x & mask` in a loop into "if mask, acc |= x" — a
+/// branch on the secret (the constant-time gate caught exactly that in the word-list
+/// scans). Passing the mask through `black_box` takes that knowledge away.
+#[inline(always)]
+pub(crate) fn opaque(mask: u64) -> u64 {
+    std::hint::black_box(mask)
 }
 
 /// Makes `x` public: returns the same value, built bit by bit under branches, so that
@@ -70,13 +80,28 @@ mod tests {
 
     #[test]
     fn masks() {
-        for (a, b) in [(0u64, 0u64), (0, 1), (1, 0), (7, 7), (8, 3), (3, 8), (1023, 1024)] {
+        for (a, b) in [
+            (0u64, 0u64),
+            (0, 1),
+            (1, 0),
+            (7, 7),
+            (8, 3),
+            (3, 8),
+            (1023, 1024),
+        ] {
             assert_eq!(eq(a, b), if a == b { u64::MAX } else { 0 }, "{a} {b}");
             assert_eq!(lt(a, b), if a < b { u64::MAX } else { 0 }, "{a} {b}");
             assert_eq!(nonzero(a), if a != 0 { u64::MAX } else { 0 }, "{a}");
             assert_eq!(select(eq(a, b), 5, 9), if a == b { 5 } else { 9 });
         }
-        for x in [0u64, 1, 2, 0x8000_0000_0000_0000, u64::MAX, 0x1234_5678_9abc_def0] {
+        for x in [
+            0u64,
+            1,
+            2,
+            0x8000_0000_0000_0000,
+            u64::MAX,
+            0x1234_5678_9abc_def0,
+        ] {
             assert_eq!(public(x), x);
         }
         assert!(public_bool(u64::MAX));

@@ -194,9 +194,7 @@ fn describe_fix(suggestion: Option<&Suggestion>) -> String {
 
 fn describe_checksum_fix(suggestion: Option<&Suggestion>) -> String {
     match suggestion {
-        Some(s) => format!(
-            ": {s}. Compare that word with the written share before changing it"
-        ),
+        Some(s) => format!(": {s}. Compare that word with the written share before changing it"),
         None => ". Compare each word with the written share; no single-word change \
                   explains the error, so look for more than one wrong word or two \
                   words swapped"

@@ -191,22 +191,16 @@ pub(crate) fn count_words(text: &[u8]) -> u64 {
     count
 }
 
-/// Mask of the low `len` bytes of a `u64` (`len` at most 8).
-fn low_bytes(len: u64) -> u64 {
-    let below = 1u64.wrapping_shl(((8 * len) & 63) as u32).wrapping_sub(1);
-    below | ct::eq(len, 8)
-}
-
-/// The value of a packed typed word (lower case, `len` letters, zero above them): the
-/// list word it is, or the one word it is a prefix of when it has four letters or more.
-/// Returns `(value, found mask)`; every word of the list is compared.
-fn value_of(token: u64, len: u64) -> (u64, u64) {
-    let wanted = low_bytes(len);
-    let long_enough = !ct::lt(len, PREFIX_LEN as u64);
+/// The value of a packed typed word (lower case, its letters where `wanted` is set,
+/// zero above them): the list word it is, or the one word it is a prefix of when it has
+/// four letters or more. Returns `(value, found mask)`; every word of the list is
+/// compared.
+fn value_of(token: u64, wanted: u64) -> (u64, u64) {
+    let long_enough = ct::eq(wanted & 0xffff_ffff, 0xffff_ffff);
     let mut value = 0u64;
     let mut found = 0u64;
     for (i, &word) in (0u64..).zip(PACKED.iter()) {
-        let hit = ct::eq(word & wanted, token) & long_enough;
+        let hit = ct::opaque(ct::eq(word & wanted, token) & long_enough);
         value |= i & hit;
         found |= hit;
     }
@@ -225,39 +219,44 @@ fn value_of(token: u64, len: u64) -> (u64, u64) {
 pub(crate) fn values_of(text: &[u8], count: usize) -> (zeroize::Zeroizing<Vec<u16>>, u64) {
     use zeroize::Zeroizing;
     let mut tokens = Zeroizing::new(vec![0u64; count]);
-    let mut lengths = Zeroizing::new(vec![0u64; count]);
-    let mut store = |at: u64, token: u64, len: u64, when: u64| {
-        for ((slot, slot_len), s) in tokens.iter_mut().zip(lengths.iter_mut()).zip(0u64..) {
+    let mut wanted = Zeroizing::new(vec![0u64; count]);
+    let mut store = |at: u64, token: u64, mask: u64, when: u64| {
+        for ((slot, slot_mask), s) in tokens.iter_mut().zip(wanted.iter_mut()).zip(0u64..) {
             let hit = ct::eq(s, at) & when;
             *slot = ct::select(hit, token, *slot);
-            *slot_len = ct::select(hit, len, *slot_len);
+            *slot_mask = ct::select(hit, mask, *slot_mask);
         }
     };
-    let (mut token, mut len, mut at, mut in_word, mut bad) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    // `next` is the lowest bit of the byte the next letter goes to (0 once eight
+    // letters are in); the letters so far fill the bytes below it, `next - 1`. It moves
+    // by a fixed shift, so no shift amount depends on the text.
+    let (mut token, mut next, mut at, mut in_word, mut bad) = (0u64, 1u64, 0u64, 0u64, 0u64);
     for &b in text {
         let space = is_space(b);
-        let upper = !ct::lt(u64::from(b), u64::from(b'A')) & ct::lt(u64::from(b), u64::from(b'Z') + 1);
-        let lower = u64::from(b) | (0x20 & upper);
+        let byte = u64::from(b);
+        let upper = !ct::lt(byte, u64::from(b'A')) & ct::lt(byte, u64::from(b'Z') + 1);
+        let lower = byte | (0x20 & upper);
         let letter = !ct::lt(lower, u64::from(b'a')) & ct::lt(lower, u64::from(b'z') + 1);
         bad |= !space & !letter;
         // A word ends at the first space after it.
         let end = space & in_word;
-        store(at, token, len, end);
+        store(at, token, next.wrapping_sub(1), end);
         at += end & 1;
         token &= !end;
-        len &= !end;
+        next = ct::select(end, 1, next);
         // Append a letter while it fits; a ninth letter makes the text invalid.
-        let fits = ct::lt(len, MAX_WORD_LEN as u64);
-        token |= lower.wrapping_shl(((8 * len) & 63) as u32) & !space & fits;
-        bad |= !space & !fits;
-        len += !space & 1;
+        let append = !space;
+        let fits = ct::nonzero(next);
+        token |= lower.wrapping_mul(next) & append;
+        bad |= append & !fits;
+        next = ct::select(append, next << 8, next);
         in_word = !space;
     }
-    store(at, token, len, in_word);
+    store(at, token, next.wrapping_sub(1), in_word);
     let mut values = Zeroizing::new(Vec::with_capacity(count));
     let mut known = !bad;
-    for (&t, &l) in tokens.iter().zip(lengths.iter()) {
-        let (value, found) = value_of(t, l);
+    for (&t, &w) in tokens.iter().zip(wanted.iter()) {
+        let (value, found) = value_of(t, w);
         known &= found;
         values.push((value & 0x3ff) as u16);
     }
@@ -270,7 +269,7 @@ fn word_of(value: u16) -> (u64, u64) {
     let mut word = 0u64;
     let mut len = 0u64;
     for ((i, &packed), &length) in (0u64..).zip(PACKED.iter()).zip(LENGTHS.iter()) {
-        let hit = ct::eq(i, value);
+        let hit = ct::opaque(ct::eq(i, value));
         word |= packed & hit;
         len |= u64::from(length) & hit;
     }
@@ -291,11 +290,15 @@ pub(crate) fn text_of(values: &[u16]) -> zeroize::Zeroizing<Vec<u8>> {
     let mut out = Zeroizing::new(vec![0u8; total]);
     let mut start = 0u64;
     for &(word, len) in words.iter() {
+        // `rest` holds the letters not yet written, the next in its low byte; it moves
+        // on by a fixed shift at each byte from the word's start (shift amounts must
+        // not depend on secrets: the checker, and some CPUs, treat them as such).
+        let mut rest = word;
         for (byte, p) in out.iter_mut().zip(0u64..) {
-            let inside = !ct::lt(p, start) & ct::lt(p, start + len);
-            let k = p.wrapping_sub(start);
-            let letter = (word.wrapping_shr((k.wrapping_mul(8) & 63) as u32) & 0xff) & inside;
-            *byte |= letter as u8;
+            let started = !ct::lt(p, start);
+            let inside = started & ct::lt(p, start + len);
+            *byte |= (rest & 0xff & inside) as u8;
+            rest = ct::select(started, rest >> 8, rest);
         }
         start += len + 1;
     }
