@@ -1,7 +1,9 @@
-//! SLIP-0039 codec latency: parsing one 33-word share (words, checksum, fields) and
-//! the one-word hint search on a share with one wrong word.
+//! SLIP-0039 codec latency: parsing one 33-word share (words, checksum, fields), its
+//! word conversion alone (the constant-time scan of the whole list that `parse` uses,
+//! against the binary search it replaced), writing a share back as words, and the
+//! one-word hint search on a share with one wrong word.
 //!
-//! Goals: parse < 10 µs; hint search < 10 ms. Run with `cargo bench --bench slip39`.
+//! Goals: parse < 100 µs (it runs once per submission); hint search < 10 ms. Run with `cargo bench --bench slip39`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -25,6 +27,28 @@ fn bench(c: &mut Criterion) {
     assert!(slip39::parse(SHARE).is_ok());
     c.bench_function("slip39 parse 33-word share", |b| {
         b.iter(|| slip39::parse(black_box(SHARE)).unwrap())
+    });
+
+    // Text to word values only: the constant-time scan (every word compared with all
+    // 1,024 list words by masks) against the binary search it replaced.
+    let ct = slip39::gate::values_constant_time(SHARE).unwrap();
+    assert_eq!(
+        Some(&ct[..]),
+        slip39::gate::values_by_binary_search(SHARE).as_deref()
+    );
+    c.bench_function(
+        "slip39 words to values, 33 words, constant-time scan",
+        |b| b.iter(|| slip39::gate::values_constant_time(black_box(SHARE)).unwrap()),
+    );
+    c.bench_function(
+        "slip39 words to values, 33 words, binary search (old)",
+        |b| b.iter(|| slip39::gate::values_by_binary_search(black_box(SHARE)).unwrap()),
+    );
+
+    // The share back to words (constant time: the vault's commitment hashes these).
+    let share = slip39::parse(SHARE).unwrap();
+    c.bench_function("slip39 to_words, 33-word share", |b| {
+        b.iter(|| black_box(&share).to_words())
     });
 
     // A known word substituted at position 17: checksum fails, every position and

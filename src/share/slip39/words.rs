@@ -153,11 +153,23 @@ static PACKED: [u64; 1024] = {
 };
 
 /// The length of each word of [`WORDS`].
-static LENGTHS: [u8; 1024] = {
-    let mut table = [0u8; 1024];
+static LENGTHS: [u64; 1024] = {
+    let mut table = [0u64; 1024];
     let mut i = 0;
     while i < 1024 {
-        table[i] = WORDS[i].len() as u8;
+        table[i] = WORDS[i].len() as u64;
+        i += 1;
+    }
+    table
+};
+
+/// 0 to 1023: the scans walk this beside the tables, a plain array loop that the
+/// compiler turns into vector code (a counter it may turn into a branch per match).
+static INDICES: [u64; 1024] = {
+    let mut table = [0u64; 1024];
+    let mut i = 0;
+    while i < 1024 {
+        table[i] = i as u64;
         i += 1;
     }
     table
@@ -199,12 +211,12 @@ fn value_of(token: u64, wanted: u64) -> (u64, u64) {
     let long_enough = ct::eq(wanted & 0xffff_ffff, 0xffff_ffff);
     let mut value = 0u64;
     let mut found = 0u64;
-    for (i, &word) in (0u64..).zip(PACKED.iter()) {
-        let hit = ct::opaque(ct::eq(word & wanted, token) & long_enough);
+    for (&i, &word) in INDICES.iter().zip(PACKED.iter()) {
+        let hit = ct::eq(word & wanted, token);
         value |= i & hit;
         found |= hit;
     }
-    (value, found)
+    (value & long_enough, found & long_enough)
 }
 
 /// The word values of share text with `count` words (from [`count_words`], made
@@ -268,10 +280,10 @@ fn word_of(value: u16) -> (u64, u64) {
     let value = u64::from(value);
     let mut word = 0u64;
     let mut len = 0u64;
-    for ((i, &packed), &length) in (0u64..).zip(PACKED.iter()).zip(LENGTHS.iter()) {
-        let hit = ct::opaque(ct::eq(i, value));
+    for ((&i, &packed), &length) in INDICES.iter().zip(PACKED.iter()).zip(LENGTHS.iter()) {
+        let hit = ct::eq(i, value);
         word |= packed & hit;
-        len |= u64::from(length) & hit;
+        len |= length & hit;
     }
     (word, len)
 }
