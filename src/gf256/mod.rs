@@ -88,11 +88,15 @@ pub fn kernel() -> &'static str {
     simd::kernel()
 }
 
+/// A `dst ^= c * src` kernel.
+#[doc(hidden)]
+pub type Kernel = fn(&mut [u8], &[u8], u8);
+
 /// The SSSE3 kernel behind [`mul_add_slice`], callable directly (even where AVX2 is
 /// taken) so that tests and the constant-time gate check it too; `None` on a CPU
 /// without SSSE3. `c` is public; `dst` and `src` may be secret. Not API.
 #[doc(hidden)]
-pub fn mul_add_slice_ssse3() -> Option<fn(&mut [u8], &[u8], u8)> {
+pub fn mul_add_slice_ssse3() -> Option<Kernel> {
     simd::ssse3()
 }
 

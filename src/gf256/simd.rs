@@ -45,7 +45,7 @@ pub(super) fn kernel() -> &'static str {
 
 /// The SSSE3 kernel, if this CPU has SSSE3, whatever [`mul_add_slice`] dispatches to:
 /// so that the constant-time gate can check it on a CPU that takes AVX2.
-pub(super) fn ssse3() -> Option<fn(&mut [u8], &[u8], u8)> {
+pub(super) fn ssse3() -> Option<super::Kernel> {
     #[cfg(target_arch = "x86_64")]
     {
         if std::is_x86_feature_detected!("ssse3") {
