@@ -148,8 +148,9 @@ impl Slip39Share {
     ///
     /// # Security
     ///
-    /// Built without branching on or indexing by the share's bits (see
-    /// [`canonical_text`](Self::canonical_text)); only the text's length is public. The
+    /// Built without branching on or indexing by the share's bits: each word is found
+    /// by scanning the whole list with masks and the words are laid out by visiting
+    /// every byte; only the text's length is public. The
     /// last step, the check that the bytes are UTF-8, branches on each byte's top bit,
     /// which is zero for every letter and space, so it always goes the same way. The
     /// returned string is wiped when dropped.
