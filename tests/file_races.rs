@@ -1,6 +1,7 @@
 //! File-system attacks on a vault save: a symbolic link planted at `VAULT.lock`, a
 //! vault reached through a symbolic link, a vault with another owner and mode, and a
 //! vault others may write.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
