@@ -54,8 +54,12 @@ impl Fixture {
     /// `svault exec` from the file, or through `agent` when given; the program
     /// creates the marker file and prints `script`'s output.
     fn exec(&self, agent: Option<&Path>, env: &[&str], script: &str) -> (i32, String, String) {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_svault"));
-        cmd.arg("exec").env_remove("SVAULT_SOCKET");
+        // Started with core dumps allowed, so that the program's limit of 0 is svault's.
+        let mut cmd = Command::new("/bin/sh");
+        cmd.args(["-c", "ulimit -c unlimited && exec \"$0\" \"$@\""])
+            .arg(env!("CARGO_BIN_EXE_svault"))
+            .arg("exec")
+            .env_remove("SVAULT_SOCKET");
         match agent {
             Some(socket) => {
                 cmd.arg("--socket").arg(socket);
@@ -166,6 +170,13 @@ fn names_that_change_how_programs_run_refuse_the_whole_exec_on_both_paths() {
 
 #[test]
 fn exec_runs_its_program_with_core_dumps_disabled() {
+    // Without svault in between, the same start allows core dumps.
+    let out = Command::new("/bin/sh")
+        .args(["-c", "ulimit -c unlimited && exec \"$0\" \"$@\"", "/bin/sh", "-c"])
+        .arg("ulimit -c")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "unlimited\n");
     both(&["api/token"], |f, agent| {
         let (code, out, err) = f.exec(agent, &[], "ulimit -c; printf %s \"$API_TOKEN\"");
         assert_eq!(code, 0, "{err}");
