@@ -262,13 +262,19 @@ mod tests {
         ] {
             let err = automatic(["api/token", name]).unwrap_err();
             assert!(matches!(err, EnvError::Dangerous { .. }), "{name}: {err}");
-            assert!(err.to_string().contains(&format!("--env ")), "{err}");
+            assert!(err.to_string().contains("--env "), "{err}");
         }
         let ok = automatic(["api/token", "9lives", "pathname"]).unwrap();
         assert_eq!(ok.len(), 2);
         // Named explicitly, any variable may be set; twice is refused.
-        assert_eq!(explicit(&["LD_PRELOAD=ld/preload"]).unwrap()[0].var, "LD_PRELOAD");
-        assert!(matches!(explicit(&["A=x", "A=y"]), Err(EnvError::Twice { .. })));
+        assert_eq!(
+            explicit(&["LD_PRELOAD=ld/preload"]).unwrap()[0].var,
+            "LD_PRELOAD"
+        );
+        assert!(matches!(
+            explicit(&["A=x", "A=y"]),
+            Err(EnvError::Twice { .. })
+        ));
         assert!(matches!(explicit(&["1A=x"]), Err(EnvError::Spec(_))));
         assert!(matches!(explicit(&["A="]), Err(EnvError::Spec(_))));
     }

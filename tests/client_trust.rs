@@ -68,7 +68,12 @@ impl Planted {
         chown(&sockdir, Some(ATTACKER), Some(ATTACKER)).unwrap();
         let socket = sockdir.join("agent.sock");
         let child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "fake_agent_helper", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "fake_agent_helper",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(FAKE, &socket)
             .uid(ATTACKER)
             .gid(ATTACKER)
@@ -94,7 +99,10 @@ impl Planted {
                     return seen;
                 }
             }
-            assert!(started.elapsed() < Duration::from_secs(20), "listener silent");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "listener silent"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -122,7 +130,7 @@ impl Planted {
     fn share_file(&self) -> PathBuf {
         let file = self.dir.path().join("share");
         let draft = Draft::new(&Plan::simple(2, &["alice", "bob"])).unwrap();
-        std::fs::write(&file, draft.issued()[0].share.to_words().to_string()).unwrap();
+        std::fs::write(&file, &*draft.issued()[0].share.to_words()).unwrap();
         chown(&file, Some(VICTIM), Some(VICTIM)).unwrap();
         file
     }

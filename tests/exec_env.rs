@@ -128,7 +128,11 @@ fn colliding_names_refuse_the_whole_exec_on_both_paths() {
             &["A=db/password", "B=db_password"],
             "printf '%s %s' \"$A\" \"$B\"",
         );
-        assert_eq!((code, out.as_str()), (0, "v-db/password v-db_password"), "{err}");
+        assert_eq!(
+            (code, out.as_str()),
+            (0, "v-db/password v-db_password"),
+            "{err}"
+        );
         std::fs::remove_file(f.marker()).unwrap();
     });
 }
@@ -172,7 +176,12 @@ fn names_that_change_how_programs_run_refuse_the_whole_exec_on_both_paths() {
 fn exec_runs_its_program_with_core_dumps_disabled() {
     // Without svault in between, the same start allows core dumps.
     let out = Command::new("/bin/sh")
-        .args(["-c", "ulimit -c unlimited && exec \"$0\" \"$@\"", "/bin/sh", "-c"])
+        .args([
+            "-c",
+            "ulimit -c unlimited && exec \"$0\" \"$@\"",
+            "/bin/sh",
+            "-c",
+        ])
         .arg("ulimit -c")
         .output()
         .unwrap();

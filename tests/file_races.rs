@@ -71,7 +71,12 @@ fn a_symlinked_vault_stays_a_link_and_its_target_gets_the_new_value() {
         .set("db/password", SecretBytes::from_slice(b"new"))
         .unwrap();
     unsealed.save().unwrap();
-    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     assert_eq!(fs::read_link(&link).unwrap(), real);
     assert_eq!(value(&real, &words), b"new");
     assert_eq!(value(&link, &words), b"new");
@@ -115,7 +120,10 @@ fn a_vault_others_can_write_is_refused_and_left_unchanged() {
         fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
         let before = fs::read(&path).unwrap();
         let err = Vault::open(&path).unwrap_err().to_string();
-        assert!(err.contains("v.svault") && err.contains("writable by"), "{err}");
+        assert!(
+            err.contains("v.svault") && err.contains("writable by"),
+            "{err}"
+        );
         assert!(err.contains("chmod go-w"), "{err}");
         unsealed
             .set("db/password", SecretBytes::from_slice(b"new"))

@@ -723,8 +723,13 @@ pub fn run_exec(args: ExecArgs) -> Output {
     let mut command = std::process::Command::new(program);
     command.args(rest);
     for b in &bindings {
-        let value = unsealed.get(&b.name).ok_or_else(|| missing(&b.name, &path))?;
-        command.env(&b.var, svault::env::value(&b.name, value).map_err(env_failure)?);
+        let value = unsealed
+            .get(&b.name)
+            .ok_or_else(|| missing(&b.name, &path))?;
+        command.env(
+            &b.var,
+            svault::env::value(&b.name, value).map_err(env_failure)?,
+        );
     }
     let error = command.exec();
     Err(Failure::io(format!(
