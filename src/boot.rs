@@ -10,7 +10,8 @@
 //!    file `db-password` (every `/` becomes `-`; `LoadCredential=db-password:…`, as in
 //!    `docs/AGENT.md`). The file's bytes are the value, unchanged.
 //! 2. [`Source::Agent`] — a running `svault agent`, at [`Boot::socket`] or
-//!    `$SVAULT_SOCKET`. While the agent is still sealed, boot waits (logging the
+//!    `$SVAULT_SOCKET`, trusted only if it runs as this process's uid, root, or
+//!    [`Boot::agent_uid`] / `$SVAULT_AGENT_UID` (see [`crate::agent::AgentTrust`]). While the agent is still sealed, boot waits (logging the
 //!    progress, e.g. "waiting for officers: 2 of 3, need 1 more") for at most
 //!    [`Boot::agent_wait`], then gives up on this source.
 //! 3. [`Source::ShareFiles`] — the vault at [`Boot::vault`], opened with the share
@@ -80,7 +81,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::agent::{Client, ClientError, ErrorCode};
+use crate::agent::{AgentTrust, Client, ClientError, ErrorCode};
 use crate::prompt::{Console, QuorumSources, ScriptedConsole, TerminalConsole, gather_quorum};
 use crate::secret::SecretBytes;
 use crate::vault::{Sealed, Unsealed, Vault};
@@ -231,6 +232,7 @@ pub struct Boot<'a> {
     names: Vec<String>,
     vault: Option<PathBuf>,
     socket: Option<PathBuf>,
+    agent_uid: Option<u32>,
     credentials_dir: Option<PathBuf>,
     use_env: bool,
     share_files: Vec<PathBuf>,
@@ -270,6 +272,7 @@ impl<'a> Boot<'a> {
             names,
             vault: None,
             socket: None,
+            agent_uid: None,
             credentials_dir: None,
             use_env: true,
             share_files: Vec::new(),
@@ -294,13 +297,22 @@ impl<'a> Boot<'a> {
         self
     }
 
+    /// Also trust an agent running as `uid` (instead of `$SVAULT_AGENT_UID`); one
+    /// running as this process's uid or as root is always trusted, any other refused
+    /// before anything is asked.
+    pub fn agent_uid(mut self, uid: u32) -> Self {
+        self.agent_uid = Some(uid);
+        self
+    }
+
     /// The systemd credentials directory (instead of `$CREDENTIALS_DIRECTORY`).
     pub fn credentials_dir(mut self, path: impl Into<PathBuf>) -> Self {
         self.credentials_dir = Some(path.into());
         self
     }
 
-    /// Whether `$CREDENTIALS_DIRECTORY` and `$SVAULT_SOCKET` are read (default true).
+    /// Whether `$CREDENTIALS_DIRECTORY`, `$SVAULT_SOCKET` and `$SVAULT_AGENT_UID` are
+    /// read (default true).
     pub fn use_environment(mut self, yes: bool) -> Self {
         self.use_env = yes;
         self
@@ -474,7 +486,12 @@ impl<'a> Boot<'a> {
         let Some(socket) = self.given_or_env(self.socket.as_ref(), "SVAULT_SOCKET") else {
             return Err("no socket given and $SVAULT_SOCKET is not set".into());
         };
-        let mut client = Client::connect(&socket).map_err(|e| e.to_string())?;
+        let trust = match self.agent_uid {
+            Some(uid) => AgentTrust::also(uid),
+            None if self.use_env => AgentTrust::from_env().map_err(|e| e.to_string())?,
+            None => AgentTrust::own(),
+        };
+        let mut client = Client::connect_trusting(&socket, trust).map_err(|e| e.to_string())?;
         let started = Instant::now();
         let mut last_progress = String::new();
         loop {

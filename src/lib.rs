@@ -30,6 +30,7 @@
 pub mod agent;
 pub mod boot;
 pub mod ceremony;
+pub mod env;
 pub mod gf256;
 pub mod prompt;
 pub mod secret;

@@ -620,7 +620,7 @@ fn exec_passes_credentials_in_the_environment_and_the_status_back() {
     let err = fails(&a, b"", 1);
     assert_eq!(
         err,
-        "svault: 'api-token' holds a NUL byte, so it cannot go in the environment\n"
+        "svault: 'api-token' holds a NUL byte, so it cannot go in the environment; nothing was run\n"
     );
 
     let mut a = args(&["exec", f.v(), "--env", "PGPASSWORD=db/password"], &q);

@@ -1,4 +1,11 @@
 //! A client of the agent: one connection, one request at a time.
+//!
+//! Before anything is sent, the client checks who it is talking to: the socket's
+//! directory must not be writable by others (unless sticky and owned by root, like
+//! `/tmp`), and the process listening must run as this process's own uid, as root, or
+//! as the uid the caller trusts ([`AgentTrust`], `$SVAULT_AGENT_UID`), by the kernel's
+//! word (`SO_PEERCRED`). A listener planted at the path by another user gets nothing:
+//! no share, no passphrase, no request.
 
 use std::io::{self, Write};
 use std::os::unix::net::UnixStream;
@@ -26,6 +33,36 @@ pub enum ClientError {
         /// The system's reason.
         source: io::Error,
     },
+    /// The socket lies in a directory others may write, where anyone could put their
+    /// own listener in its place.
+    #[error(
+        "refusing the agent socket {}: its directory {} is writable by other users (mode {mode:04o}) and is not a root-owned sticky directory, so anyone could have replaced the socket; nothing was sent: put the socket in a directory only the agent's user (or root) can write, e.g. /run/svault",
+        path.display(), dir.display()
+    )]
+    UnsafeDirectory {
+        /// The socket path.
+        path: PathBuf,
+        /// Its directory.
+        dir: PathBuf,
+        /// The directory's mode.
+        mode: u32,
+    },
+    /// The process listening on the socket runs as a uid this client does not trust.
+    #[error(
+        "refusing the agent at {}: the process listening there runs as uid {uid}, which is neither this user, root, nor $SVAULT_AGENT_UID; nothing was sent: check who started it, and if uid {uid} is the agent's user, set SVAULT_AGENT_UID={uid}",
+        path.display()
+    )]
+    Untrusted {
+        /// The socket path.
+        path: PathBuf,
+        /// The listener's uid.
+        uid: u32,
+    },
+    /// `$SVAULT_AGENT_UID` is not a uid or user name.
+    #[error(
+        "SVAULT_AGENT_UID is '{0}', which is neither a number nor a known user name; set it to the agent's uid or user, or unset it"
+    )]
+    BadAgentUid(String),
     /// The connection failed while talking.
     #[error("the connection to the agent failed: {0}")]
     Io(#[from] io::Error),
@@ -72,9 +109,104 @@ pub struct Accepted {
     pub status: AgentStatus,
 }
 
+/// The uids a client accepts as the agent's: its own (effective) uid and root always,
+/// and at most one more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AgentTrust {
+    also: Option<u32>,
+}
+
+impl AgentTrust {
+    /// This process's own uid and root.
+    pub fn own() -> AgentTrust {
+        AgentTrust { also: None }
+    }
+
+    /// Also accept an agent running as `uid` (e.g. a dedicated `svault` user).
+    pub fn also(uid: u32) -> AgentTrust {
+        AgentTrust { also: Some(uid) }
+    }
+
+    /// [`AgentTrust::own`], and the uid (a number or a user name) in
+    /// `$SVAULT_AGENT_UID` when it is set and not empty.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::BadAgentUid`].
+    pub fn from_env() -> Result<AgentTrust, ClientError> {
+        match std::env::var_os("SVAULT_AGENT_UID") {
+            Some(v) if !v.is_empty() => {
+                let text = v.to_string_lossy().into_owned();
+                Self::parse(&text)
+                    .map(AgentTrust::also)
+                    .ok_or(ClientError::BadAgentUid(text))
+            }
+            _ => Ok(AgentTrust::own()),
+        }
+    }
+
+    fn parse(text: &str) -> Option<u32> {
+        match text.parse::<u32>() {
+            Ok(uid) => Some(uid),
+            Err(_) => nix::unistd::User::from_name(text)
+                .ok()
+                .flatten()
+                .map(|u| u.uid.as_raw()),
+        }
+    }
+
+    /// Whether an agent running as `uid` is trusted.
+    pub fn accepts(&self, uid: u32) -> bool {
+        uid == 0 || uid == nix::unistd::geteuid().as_raw() || self.also == Some(uid)
+    }
+}
+
+/// Refuses a socket whose directory others may write (unless sticky and root-owned).
+fn check_directory(path: &Path) -> Result<(), ClientError> {
+    use std::os::unix::fs::MetadataExt;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    // A missing directory is left to connect() to report.
+    let Ok(meta) = std::fs::metadata(dir) else {
+        return Ok(());
+    };
+    let mode = meta.mode() & 0o7777;
+    let sticky_root = mode & 0o1000 != 0 && meta.uid() == 0;
+    if mode & 0o022 != 0 && !sticky_root {
+        return Err(ClientError::UnsafeDirectory {
+            path: path.to_owned(),
+            dir: dir.to_owned(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+/// Connects and checks the listener's uid with `SO_PEERCRED` before anything is sent.
+fn connect_checked(path: &Path, trust: AgentTrust) -> Result<UnixStream, ClientError> {
+    check_directory(path)?;
+    let stream = UnixStream::connect(path).map_err(|source| ClientError::Connect {
+        path: path.to_owned(),
+        source,
+    })?;
+    let cred = nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::PeerCredentials)
+        .map_err(io::Error::from)?;
+    let uid = cred.uid();
+    if !trust.accepts(uid) {
+        return Err(ClientError::Untrusted {
+            path: path.to_owned(),
+            uid,
+        });
+    }
+    Ok(stream)
+}
+
 /// A connection to an agent.
 pub struct Client {
     path: PathBuf,
+    trust: AgentTrust,
     stream: UnixStream,
     reader: LineReader,
     timeout: Option<Duration>,
@@ -89,22 +221,40 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// Connects to the agent's socket. Answers are awaited for at most 60 s (see
-    /// [`Client::set_timeout`]).
+    /// Connects to the agent's socket, trusting an agent that runs as this process's
+    /// uid, root, or `$SVAULT_AGENT_UID` ([`AgentTrust::from_env`]). Answers are
+    /// awaited for at most 60 s (see [`Client::set_timeout`]).
     ///
     /// # Errors
     ///
-    /// [`ClientError::Connect`].
+    /// As [`Client::connect_trusting`], and [`ClientError::BadAgentUid`].
     pub fn connect(path: impl AsRef<Path>) -> Result<Client, ClientError> {
+        Client::connect_trusting(path, AgentTrust::from_env()?)
+    }
+
+    /// Connects to the agent's socket, trusting the uids in `trust` (the environment is
+    /// not read).
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::UnsafeDirectory`] and [`ClientError::Untrusted`] (nothing was
+    /// sent), [`ClientError::Connect`].
+    ///
+    /// # Security
+    ///
+    /// The check is the kernel's `SO_PEERCRED` of the listening process, read before
+    /// the first byte is written; every reconnection is checked again.
+    pub fn connect_trusting(
+        path: impl AsRef<Path>,
+        trust: AgentTrust,
+    ) -> Result<Client, ClientError> {
         let path = path.as_ref().to_owned();
-        let stream = UnixStream::connect(&path).map_err(|source| ClientError::Connect {
-            path: path.clone(),
-            source,
-        })?;
+        let stream = connect_checked(&path, trust)?;
         let timeout = Some(Duration::from_secs(60));
         stream.set_write_timeout(timeout)?;
         Ok(Client {
             path,
+            trust,
             stream,
             reader: LineReader::new(MAX_RESPONSE),
             timeout,
@@ -142,7 +292,7 @@ impl Client {
                 ) => {}
             other => return other,
         }
-        let fresh = Client::connect(&self.path)?;
+        let fresh = Client::connect_trusting(&self.path, self.trust)?;
         self.stream = fresh.stream;
         self.reader = fresh.reader;
         self.stream.set_write_timeout(self.timeout)?;

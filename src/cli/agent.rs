@@ -347,56 +347,41 @@ pub struct ExecArgs {
     pub(super) command: Vec<OsString>,
 }
 
-/// Runs a command with credentials in its environment (replacing this process).
+/// Runs a command with credentials in its environment (replacing this process), with
+/// the same name-to-variable rules as the file-based `exec` ([`svault::env`]).
 pub fn run_exec(args: ExecArgs) -> Result<Zeroizing<String>, Failure> {
     use std::os::unix::process::CommandExt;
-    let mut client = connect(args.socket)?;
-    let pairs: Vec<(String, String)> = if args.env.is_empty() {
-        client
-            .list()
-            .map_err(|e| Failure::new("cannot list").because(e))?
-            .into_iter()
-            .map(|e| (env_name(&e.name), e.name))
-            .collect()
-    } else {
-        args.env
-            .iter()
-            .map(|spec| {
-                spec.split_once('=')
-                    .map(|(var, name)| (var.to_owned(), name.to_owned()))
-                    .ok_or_else(|| Failure::usage(format!("--env takes VAR=NAME, not '{spec}'")))
-            })
-            .collect::<Result<_, _>>()?
-    };
+    super::vault_cmds::harden();
+    let explicit = svault::env::explicit(&args.env).map_err(super::vault_cmds::env_failure)?;
     let (program, rest) = args
         .command
         .split_first()
         .ok_or_else(|| Failure::usage("give the command to run after --"))?;
+    let mut client = connect(args.socket)?;
+    let bindings = if args.env.is_empty() {
+        let entries = client
+            .list()
+            .map_err(|e| Failure::new("cannot list").because(e))?;
+        svault::env::automatic(entries.into_iter().map(|e| e.name))
+            .map_err(super::vault_cmds::env_failure)?
+    } else {
+        explicit
+    };
     let mut command = std::process::Command::new(program);
     command.args(rest);
-    for (var, name) in pairs {
-        let value = client
-            .get(&name)
-            .map_err(|e| Failure::new(format!("cannot get '{name}'")).because(e))?;
-        let text = std::str::from_utf8(value.expose()).map_err(|_| {
-            Failure::new(format!(
-                "'{name}' is not text; it cannot go in the environment"
-            ))
+    for b in &bindings {
+        let value = client.get(&b.name).map_err(|e| {
+            Failure::new(format!("cannot get '{}'", super::sanitize(&b.name))).because(e)
         })?;
-        command.env(var, text);
+        command.env(
+            &b.var,
+            svault::env::value(&b.name, &value).map_err(super::vault_cmds::env_failure)?,
+        );
     }
     let error = command.exec();
-    Err(Failure::new(format!("cannot run {}", program.to_string_lossy())).because(error))
-}
-
-fn env_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    Err(Failure::new(format!(
+        "cannot run {}",
+        super::sanitize(&program.to_string_lossy())
+    ))
+    .because(error))
 }

@@ -662,7 +662,11 @@ Runs CMD directly (no shell) with credentials in its environment; svault is repl
 by CMD, so CMD's exit status is the command's. Without --env, every credential whose
 name gives a valid variable name is set: the name upper-cased, every character other
 than a letter or digit turned into '_' (db/password -> DB_PASSWORD); names that would
-start with a digit are skipped, and two names giving the same variable are an error.
+start with a digit are skipped. Nothing is run when two names give the same variable,
+or when a name gives a variable that changes how programs load or run (LD_*, PATH,
+HOME, BASH_ENV, ENV, IFS, PYTHON*, PERL5*, NODE_OPTIONS, RUBYOPT, GCONV_PATH,
+SVAULT_*, ...): name such a variable with --env VAR=NAME if it is meant. The same
+rules apply with --socket.
 
 Examples:
   svault exec app.svault --share-file a.share --share-file b.share --share-file c.share -- ./server
@@ -683,33 +687,27 @@ pub struct ExecArgs {
     command: Vec<OsString>,
 }
 
-/// The environment variable a credential gets by default, if it makes a valid one.
-pub fn env_var_for(name: &str) -> Option<String> {
-    let var: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    match var.chars().next() {
-        Some(c) if !c.is_ascii_digit() => Some(var),
-        _ => None,
+/// A refused `--env` or name mapping: nothing is run.
+pub(super) fn env_failure(error: svault::env::EnvError) -> Failure {
+    use svault::env::EnvError;
+    let usage = matches!(error, EnvError::Spec(_) | EnvError::Twice { .. });
+    let message = sanitize(&error.to_string());
+    if usage {
+        Failure::usage(message)
+    } else {
+        Failure::new(message)
     }
 }
 
-fn valid_var(var: &str) -> bool {
-    !var.is_empty()
-        && !var.starts_with(|c: char| c.is_ascii_digit())
-        && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+/// Core dumps off and the process not dumpable (nor traceable by its own uid) before
+/// any secret is read. Best effort: a refusal by the OS does not stop the command.
+/// `exec`'s program inherits `RLIMIT_CORE` 0 (the dumpable flag is reset by exec).
+pub(super) fn harden() {
+    let _ = svault::agent::harden_process();
 }
 
 /// Runs a command with credentials in its environment, replacing this process.
 pub fn run_exec(args: ExecArgs) -> Output {
-    use std::os::unix::ffi::OsStrExt;
     use std::os::unix::process::CommandExt;
     if let Some(socket) = agent_socket(&args.socket, &args.vault) {
         return agent::run_exec(agent::ExecArgs {
@@ -718,52 +716,29 @@ pub fn run_exec(args: ExecArgs) -> Output {
             command: args.command,
         });
     }
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    for spec in &args.env {
-        match spec.split_once('=') {
-            Some((var, name)) if valid_var(var) && !name.is_empty() => {
-                pairs.push((var.to_owned(), name.to_owned()));
-            }
-            _ => {
-                return Err(Failure::usage(format!(
-                    "--env takes VAR=NAME with VAR made of letters, digits and '_', not '{}'",
-                    sanitize(spec)
-                )));
-            }
-        }
-    }
+    harden();
+    let explicit = svault::env::explicit(&args.env).map_err(env_failure)?;
     let (program, rest) = args
         .command
         .split_first()
         .ok_or_else(|| Failure::usage("give the command to run after --"))?;
     let path = require_vault(args.vault)?;
     let unsealed = quorum::unseal(&path, &args.quorum)?;
-    if args.env.is_empty() {
-        for entry in unsealed.list() {
-            let Some(var) = env_var_for(&entry.name) else {
-                continue;
-            };
-            if let Some((_, other)) = pairs.iter().find(|(v, _)| *v == var) {
-                return Err(Failure::new(format!(
-                    "credentials '{}' and '{}' would both be ${var}; name them with --env VAR=NAME",
-                    sanitize(other),
-                    sanitize(&entry.name)
-                )));
-            }
-            pairs.push((var, entry.name));
-        }
-    }
+    let bindings = if args.env.is_empty() {
+        svault::env::automatic(unsealed.list().into_iter().map(|e| e.name)).map_err(env_failure)?
+    } else {
+        explicit
+    };
     let mut command = std::process::Command::new(program);
     command.args(rest);
-    for (var, name) in &pairs {
-        let value = unsealed.get(name).ok_or_else(|| missing(name, &path))?;
-        if value.expose().contains(&0) {
-            return Err(Failure::new(format!(
-                "'{}' holds a NUL byte, so it cannot go in the environment",
-                sanitize(name)
-            )));
-        }
-        command.env(var, std::ffi::OsStr::from_bytes(value.expose()));
+    for b in &bindings {
+        let value = unsealed
+            .get(&b.name)
+            .ok_or_else(|| missing(&b.name, &path))?;
+        command.env(
+            &b.var,
+            svault::env::value(&b.name, value).map_err(env_failure)?,
+        );
     }
     let error = command.exec();
     Err(Failure::io(format!(
@@ -822,8 +797,5 @@ mod tests {
     fn dates_and_env_names() {
         assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(utc(951_825_600), "2000-02-29 12:00:00 UTC");
-        assert_eq!(env_var_for("db/password").as_deref(), Some("DB_PASSWORD"));
-        assert_eq!(env_var_for("9lives"), None);
-        assert!(valid_var("A_1") && !valid_var("1A") && !valid_var("A-B"));
     }
 }

@@ -71,12 +71,13 @@ impl Vault {
     ///
     /// # Errors
     ///
-    /// [`OpenError::Io`] when the file cannot be read; [`OpenError::Format`] when it is
+    /// [`OpenError::Io`] when the file cannot be read, is not a regular file, or group
+    /// or others may write it; [`OpenError::Format`] when it is
     /// not a vault, is damaged (with the byte offset or field) or is from a newer
     /// version (with both version numbers). The file is never changed.
     pub fn open(path: impl AsRef<Path>) -> Result<Sealed, OpenError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| OpenError::Io {
+        let (bytes, _) = file::read(path).map_err(|source| OpenError::Io {
             path: path.to_owned(),
             source,
         })?;
@@ -652,7 +653,9 @@ impl Unsealed {
     }
 
     /// Writes the vault atomically (temporary file, fsync, backup kept as `PATH.bak`,
-    /// rename, directory fsync) under the write lock.
+    /// rename, directory fsync) under the write lock. A symbolic link at the path is
+    /// kept and the file it points to replaced (lock, backup and temporary files beside
+    /// that file); the file keeps its owner, group and mode.
     ///
     /// # Errors
     ///
@@ -665,13 +668,15 @@ impl Unsealed {
             path: path.clone(),
             source,
         };
-        let _lock = file::WriteLock::acquire(&path).map_err(io)?;
-        let current = std::fs::read(&path).map_err(io)?;
+        // Resolved once: a symbolic link at `path` stays, its target is replaced.
+        let real = file::resolve(&path).map_err(io)?;
+        let _lock = file::WriteLock::acquire(&real).map_err(io)?;
+        let (current, ownership) = file::read(&real).map_err(io)?;
         if self.file_digest.is_none() || self.file_digest != version_tag(&current) {
             return Err(SaveError::ChangedSinceOpen { path });
         }
         let bytes = self.to_bytes()?;
-        file::replace(&path, &bytes).map_err(io)?;
+        file::replace(&real, &bytes, ownership).map_err(io)?;
         self.file_digest = version_tag(&bytes);
         Ok(())
     }
