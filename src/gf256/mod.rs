@@ -12,6 +12,10 @@
 
 mod simd;
 
+/// The signature of [`mul_sum`] and its kernels.
+#[cfg(test)]
+type MulSum = fn(&mut [u8], Option<&[u8]>, &[&[u8]], &[u8]);
+
 /// Addition (and subtraction) in GF(2^8). Both arguments may be secret.
 #[inline]
 pub const fn add(a: u8, b: u8) -> u8 {
@@ -385,7 +389,7 @@ mod tests {
             .collect()
     }
 
-    fn check_mul_sum(kernel: fn(&mut [u8], Option<&[u8]>, &[&[u8]], &[u8])) {
+    fn check_mul_sum(kernel: MulSum) {
         let bytes = |len: usize, seed: u8| -> Vec<u8> {
             (0..len)
                 .map(|i| (i as u8).wrapping_mul(seed | 1).wrapping_add(seed) ^ (i >> 8) as u8)

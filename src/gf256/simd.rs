@@ -88,8 +88,8 @@ pub(super) fn by_name(name: &str) -> fn(&mut [u8], &[u8], u8) {
 
 /// The fused kernel called directly (for tests): "avx2" where available, else none.
 #[cfg(test)]
-pub(super) fn mul_sum_kernels() -> Vec<fn(&mut [u8], Option<&[u8]>, &[&[u8]], &[u8])> {
-    let mut kernels: Vec<fn(&mut [u8], Option<&[u8]>, &[&[u8]], &[u8])> = Vec::new();
+pub(super) fn mul_sum_kernels() -> Vec<super::MulSum> {
+    let mut kernels: Vec<super::MulSum> = Vec::new();
     #[cfg(target_arch = "x86_64")]
     {
         if std::is_x86_feature_detected!("avx2") {
