@@ -658,7 +658,10 @@ fn shamir_check_consistency() -> Result<(), String> {
 
 /// `dst = plain ^ Σ c_k row_k` on secret rows, for term counts across the kernel's
 /// groups of four and lengths across its 32-byte width.
-fn mul_sum_case(kernel: fn(&mut [u8], Option<&[u8]>, &[&[u8]], &[u8])) -> Result<(), String> {
+/// The signature of `gf256::mul_sum` and its portable twin.
+type MulSum = fn(&mut [u8], Option<&[u8]>, &[&[u8]], &[u8]);
+
+fn mul_sum_case(kernel: MulSum) -> Result<(), String> {
     for terms in [0usize, 1, 2, 4, 5, 9] {
         for len in [1usize, 31, 32, 33, 100, 1000] {
             let seed = (terms as u64) << 16 | len as u64;
