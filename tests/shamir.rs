@@ -553,7 +553,7 @@ proptest! {
 #[test]
 fn caller_buffers_of_the_wrong_shape_are_refused_and_left_untouched() {
     let secret = [9u8; 20];
-    let mut buffers = vec![vec![0xaau8; 20], vec![0xaa; 20], vec![0xaa; 19]];
+    let mut buffers = [vec![0xaau8; 20], vec![0xaa; 20], vec![0xaa; 19]];
     let mut outputs: Vec<&mut [u8]> = buffers.iter_mut().map(Vec::as_mut_slice).collect();
     assert_eq!(
         svault::shamir::split_into(&secret, 2, &mut outputs).unwrap_err(),
