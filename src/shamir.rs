@@ -24,6 +24,7 @@
 //! # Ok::<(), svault::shamir::Error>(())
 //! ```
 
+use core::cell::RefCell;
 use core::fmt;
 
 use chacha20::ChaCha12;
@@ -129,15 +130,29 @@ pub enum Error {
         /// The count asked for.
         count: u8,
     },
+    /// The caller gave a different number of output buffers than there are shares.
+    #[error("{given} output buffers were given for {expected} shares; give one buffer per share")]
+    OutputCount {
+        /// How many buffers are needed.
+        expected: usize,
+        /// How many were given.
+        given: usize,
+    },
+    /// A caller's output buffer is not as long as the secret (or the share) it receives.
+    #[error(
+        "an output buffer holds {len} bytes but {expected} are written; give buffers as long as the secret"
+    )]
+    OutputLength {
+        /// The length needed.
+        expected: usize,
+        /// The buffer's length.
+        len: usize,
+    },
 }
 
 /// Split `secret` into `count` shares at x = 1..=count, any `threshold` of which
-/// recombine it, drawing the coefficients from the operating system's CSPRNG.
-///
-/// The OS generator supplies a fresh 256-bit key for each call, and the coefficients
-/// are that key's ChaCha12 keystream (the construction of `rand`'s `StdRng`): one system
-/// call however long the secret, and twice the speed of ChaCha20 for large secrets. The
-/// key is wiped when the call returns.
+/// recombine it, drawing the coefficients from this thread's generator
+/// ([`CoefficientRng`]: no system call per split).
 ///
 /// `threshold` 1 is allowed: every share is then the secret itself.
 ///
@@ -146,7 +161,7 @@ pub enum Error {
 /// [`Error::EmptySecret`], [`Error::CountOutOfRange`] (count 0),
 /// [`Error::ThresholdOutOfRange`] (threshold 0 or above count).
 pub fn split(secret: &[u8], threshold: u8, count: u8) -> Result<Vec<Share>, Error> {
-    split_with_rng(secret, threshold, count, &mut CoefficientStream::from_os())
+    split_with_rng(secret, threshold, count, &mut CoefficientRng::new())
 }
 
 /// [`split`] with coefficients from `rng`, which must be a cryptographic generator
@@ -173,36 +188,195 @@ pub fn split_with_rng<R: RngCore + CryptoRng + ?Sized>(
     if secret.is_empty() {
         return Err(Error::EmptySecret);
     }
-    if count == 0 {
-        return Err(Error::CountOutOfRange { count });
-    }
-    if threshold == 0 || threshold > count {
-        return Err(Error::ThresholdOutOfRange {
-            threshold,
-            count: usize::from(count),
-        });
-    }
-    let degree = usize::from(threshold) - 1;
+    let mut splitter = Splitter::with_rng(threshold, count, rng)?;
     let mut shares: Vec<Share> = (1..=count)
         .map(|x| Share::new(x, vec![0u8; secret.len()]))
         .collect();
-    let mut coefficients = Zeroizing::new(vec![0u8; degree * CHUNK.min(secret.len())]);
-    for (chunk_index, secret_chunk) in secret.chunks(CHUNK).enumerate() {
-        let width = secret_chunk.len();
-        let start = chunk_index * CHUNK;
-        let coefficients = &mut coefficients[..degree * width];
-        rng.fill_bytes(coefficients);
-        for share in &mut shares {
-            let row = &mut share.y[start..start + width];
-            row.copy_from_slice(secret_chunk);
+    let mut outputs: Vec<&mut [u8]> = shares.iter_mut().map(|share| &mut share.y[..]).collect();
+    splitter.split_into(secret, &mut outputs)?;
+    Ok(shares)
+}
+
+/// [`split`] into buffers the caller owns: `shares[i]` receives the share at x = i + 1
+/// (so the share count is `shares.len()`), each buffer exactly as long as `secret`.
+/// Nothing is allocated but the coefficient block; the caller wipes the buffers.
+///
+/// # Errors
+///
+/// As [`split`] (the count being `shares.len()`, so more than 255 buffers is
+/// [`Error::OutputCount`]), and [`Error::OutputLength`] for a buffer of another length.
+/// On an error no buffer has been written.
+pub fn split_into(secret: &[u8], threshold: u8, shares: &mut [&mut [u8]]) -> Result<(), Error> {
+    split_into_with_rng(secret, threshold, shares, &mut CoefficientRng::new())
+}
+
+/// [`split_into`] with coefficients from `rng` (a cryptographic generator). For the same
+/// generator state it writes exactly the shares [`split_with_rng`] returns.
+///
+/// # Errors
+///
+/// As [`split_into`].
+pub fn split_into_with_rng<R: RngCore + CryptoRng + ?Sized>(
+    secret: &[u8],
+    threshold: u8,
+    shares: &mut [&mut [u8]],
+    rng: &mut R,
+) -> Result<(), Error> {
+    if secret.is_empty() {
+        return Err(Error::EmptySecret);
+    }
+    let count = u8::try_from(shares.len()).map_err(|_| Error::OutputCount {
+        expected: 255,
+        given: shares.len(),
+    })?;
+    Splitter::with_rng(threshold, count, rng)?.split_into(secret, shares)
+}
+
+/// A split in pieces, for secrets too long to hold at once: each call to
+/// [`Splitter::split_into`] shares the next piece of the secret into the next piece of
+/// every share. All pieces share one set of x coordinates (1..=count) and one threshold;
+/// every byte has its own polynomial, so the pieces may have any lengths.
+///
+/// Fed in pieces whose lengths are multiples of 4096 bytes, it draws the generator in
+/// the order [`split_with_rng`] does, so it writes the same shares. Its coefficient
+/// block (at most `(threshold − 1) × 4096` bytes, in cache) is wiped after each piece.
+///
+/// ```
+/// use svault::shamir::{Splitter, combine, Share};
+///
+/// let secret = vec![7u8; 10_000];
+/// let mut shares = vec![vec![0u8; secret.len()]; 3];
+/// let mut splitter = Splitter::new(2, 3)?;
+/// for start in (0..secret.len()).step_by(4096) {
+///     let end = (start + 4096).min(secret.len());
+///     let mut outputs: Vec<&mut [u8]> = shares.iter_mut().map(|s| &mut s[start..end]).collect();
+///     splitter.split_into(&secret[start..end], &mut outputs)?;
+/// }
+/// let back = combine(&[Share::new(1, shares[0].clone()), Share::new(3, shares[2].clone())])?;
+/// assert_eq!(&back[..], &secret[..]);
+/// # Ok::<(), svault::shamir::Error>(())
+/// ```
+pub struct Splitter<R> {
+    rng: R,
+    degree: usize,
+    count: u8,
+    /// `powers[i * degree + k - 1]` = x_i^k for the share at x_i = i + 1: public.
+    powers: Vec<u8>,
+    /// Degree-1 coefficients of a chunk, then degree 2, ...; secret, wiped on drop.
+    coefficients: Zeroizing<Vec<u8>>,
+}
+
+impl Splitter<CoefficientRng> {
+    /// A splitter for `count` shares at threshold `threshold`, its coefficients from this
+    /// thread's generator (one fresh [`CoefficientRng`] for the whole stream).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CountOutOfRange`], [`Error::ThresholdOutOfRange`].
+    pub fn new(threshold: u8, count: u8) -> Result<Self, Error> {
+        Splitter::with_rng(threshold, count, CoefficientRng::new())
+    }
+}
+
+impl<R: RngCore + CryptoRng> Splitter<R> {
+    /// A splitter drawing its coefficients from `rng` (a cryptographic generator; pass
+    /// `&mut rng` to keep it).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CountOutOfRange`], [`Error::ThresholdOutOfRange`].
+    pub fn with_rng(threshold: u8, count: u8, rng: R) -> Result<Self, Error> {
+        if count == 0 {
+            return Err(Error::CountOutOfRange { count });
+        }
+        if threshold == 0 || threshold > count {
+            return Err(Error::ThresholdOutOfRange {
+                threshold,
+                count: usize::from(count),
+            });
+        }
+        let degree = usize::from(threshold) - 1;
+        let mut powers = Vec::with_capacity(usize::from(count) * degree);
+        for x in 1..=count {
             let mut power = 1u8;
-            for coefficient in coefficients.chunks_exact(width) {
-                power = gf256::mul(power, share.x);
-                gf256::mul_add_slice(row, coefficient, power);
+            for _ in 0..degree {
+                power = gf256::public::mul(power, x);
+                powers.push(power);
             }
         }
+        Ok(Splitter {
+            rng,
+            degree,
+            count,
+            powers,
+            coefficients: Zeroizing::new(Vec::new()),
+        })
     }
-    Ok(shares)
+
+    /// Shares the next piece of the secret: `shares[i]` receives the next bytes of the
+    /// share at x = i + 1, one per byte of `secret`. An empty piece writes nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OutputCount`] unless there is one buffer per share,
+    /// [`Error::OutputLength`] for a buffer not as long as `secret`. On an error no
+    /// buffer has been written and no coefficient drawn.
+    ///
+    /// # Security
+    ///
+    /// `secret`, the generator's output and the bytes written are secret; the lengths,
+    /// the threshold and the count are public.
+    pub fn split_into(&mut self, secret: &[u8], shares: &mut [&mut [u8]]) -> Result<(), Error> {
+        let count = usize::from(self.count);
+        if shares.len() != count {
+            return Err(Error::OutputCount {
+                expected: count,
+                given: shares.len(),
+            });
+        }
+        if let Some(share) = shares.iter().find(|share| share.len() != secret.len()) {
+            return Err(Error::OutputLength {
+                expected: secret.len(),
+                len: share.len(),
+            });
+        }
+        if secret.is_empty() {
+            return Ok(());
+        }
+        let degree = self.degree;
+        let needed = degree * CHUNK.min(secret.len());
+        if self.coefficients.len() < needed {
+            // A new block rather than a resize, so that no unwiped copy is left behind.
+            self.coefficients = Zeroizing::new(vec![0u8; needed]);
+        }
+        for (chunk_index, secret_chunk) in secret.chunks(CHUNK).enumerate() {
+            let width = secret_chunk.len();
+            let start = chunk_index * CHUNK;
+            let coefficients = &mut self.coefficients[..degree * width];
+            // The block is drawn and at once consumed, share by share, in one pass each.
+            self.rng.fill_bytes(coefficients);
+            let rows: Vec<&[u8]> = coefficients.chunks_exact(width).collect();
+            for (i, share) in shares.iter_mut().enumerate() {
+                let powers = &self.powers[i * degree..(i + 1) * degree];
+                gf256::mul_sum(
+                    &mut share[start..start + width],
+                    Some(secret_chunk),
+                    &rows,
+                    powers,
+                );
+            }
+        }
+        self.coefficients.zeroize();
+        Ok(())
+    }
+}
+
+impl<R> fmt::Debug for Splitter<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Splitter")
+            .field("threshold", &(self.degree + 1))
+            .finish_non_exhaustive()
+    }
 }
 
 /// The secret: the polynomials' value at x = 0, from exactly the shares given.
@@ -217,6 +391,15 @@ pub fn split_with_rng<R: RngCore + CryptoRng + ?Sized>(
 /// [`Error::EmptySecret`], and [`Error::ShareAtEvaluationPoint`] for a share at x = 0.
 pub fn combine(shares: &[Share]) -> Result<Zeroizing<Vec<u8>>, Error> {
     interpolate(shares, 0)
+}
+
+/// [`combine`] into a buffer the caller owns, exactly as long as the shares.
+///
+/// # Errors
+///
+/// As [`combine`], and [`Error::OutputLength`]. On an error `out` is untouched.
+pub fn combine_into(shares: &[Share], out: &mut [u8]) -> Result<(), Error> {
+    interpolate_into(shares, 0, out)
 }
 
 /// The polynomials' value at `at`, through exactly the shares given: x = 0 is the
@@ -234,19 +417,102 @@ pub fn combine(shares: &[Share]) -> Result<Zeroizing<Vec<u8>>, Error> {
 /// The y bytes are secret; the x coordinates and `at` are public.
 pub fn interpolate(shares: &[Share], at: u8) -> Result<Zeroizing<Vec<u8>>, Error> {
     let len = validate(shares)?;
-    if let Some(share) = shares.iter().find(|share| share.x == at) {
-        return Err(Error::ShareAtEvaluationPoint { x: share.x });
+    let mut out = Zeroizing::new(vec![0u8; len]);
+    interpolate_into(shares, at, &mut out)?;
+    Ok(out)
+}
+
+/// [`interpolate`] into a buffer the caller owns, exactly as long as the shares.
+///
+/// # Errors
+///
+/// As [`interpolate`], and [`Error::OutputLength`]. On an error `out` is untouched.
+pub fn interpolate_into(shares: &[Share], at: u8, out: &mut [u8]) -> Result<(), Error> {
+    let len = validate(shares)?;
+    if out.len() != len {
+        return Err(Error::OutputLength {
+            expected: len,
+            len: out.len(),
+        });
     }
     let xs: Vec<u8> = shares.iter().map(Share::x).collect();
-    let weights = lagrange_at(&xs, at);
-    let mut out = Zeroizing::new(vec![0u8; len]);
-    for start in (0..len).step_by(CHUNK) {
-        let end = (start + CHUNK).min(len);
-        for (share, &weight) in shares.iter().zip(&weights) {
-            gf256::mul_add_slice(&mut out[start..end], &share.y[start..end], weight);
+    let rows: Vec<&[u8]> = shares.iter().map(Share::y).collect();
+    Combiner::new(&xs, at)?.combine_into(&rows, out)
+}
+
+/// Interpolation in pieces, for shares too long to hold at once: the Lagrange weights
+/// of the public x coordinates are computed once, then each call to
+/// [`Combiner::combine_into`] turns the next piece of every share into the next piece
+/// of the value at `at`.
+#[derive(Debug, Clone)]
+pub struct Combiner {
+    /// Public: the shares' coordinates and their Lagrange weights at `at`.
+    xs: Vec<u8>,
+    weights: Vec<u8>,
+}
+
+impl Combiner {
+    /// A combiner for shares at the coordinates `xs` (in the order their pieces will be
+    /// given), evaluating at `at` (0 for the secret).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoShares`] for no coordinates, [`Error::DuplicateX`],
+    /// [`Error::ShareAtEvaluationPoint`] for a coordinate equal to `at`.
+    pub fn new(xs: &[u8], at: u8) -> Result<Self, Error> {
+        if xs.is_empty() {
+            return Err(Error::NoShares);
         }
+        let mut seen = [false; 256];
+        for &x in xs {
+            let slot = &mut seen[usize::from(x)];
+            if *slot {
+                return Err(Error::DuplicateX { x });
+            }
+            *slot = true;
+        }
+        if seen[usize::from(at)] {
+            return Err(Error::ShareAtEvaluationPoint { x: at });
+        }
+        Ok(Combiner {
+            xs: xs.to_vec(),
+            weights: lagrange_at(xs, at),
+        })
     }
-    Ok(out)
+
+    /// Writes to `out` the value at the evaluation point of the next piece: `rows[j]`
+    /// is the next piece of the share at `xs[j]`, every row as long as `out`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OutputCount`] unless there is one row per coordinate,
+    /// [`Error::UnequalLengths`] for a row not as long as `out`. On an error `out` is
+    /// untouched.
+    ///
+    /// # Security
+    ///
+    /// The rows and `out` are secret; the coordinates and lengths are public.
+    pub fn combine_into(&self, rows: &[&[u8]], out: &mut [u8]) -> Result<(), Error> {
+        if rows.len() != self.xs.len() {
+            return Err(Error::OutputCount {
+                expected: self.xs.len(),
+                given: rows.len(),
+            });
+        }
+        if let Some((row, &x)) = rows
+            .iter()
+            .zip(&self.xs)
+            .find(|(row, _)| row.len() != out.len())
+        {
+            return Err(Error::UnequalLengths {
+                x,
+                len: row.len(),
+                expected: out.len(),
+            });
+        }
+        gf256::mul_sum(out, None, rows, &self.weights);
+        Ok(())
+    }
 }
 
 /// What [`check_consistency`] found.
@@ -442,41 +708,96 @@ fn validate(shares: &[Share]) -> Result<usize, Error> {
 }
 
 /// Lagrange basis values at `at` for the distinct public coordinates `xs` (none equal
-/// to `at`): ℓ_j(at) = Π_{m≠j} (at − x_m) / (x_j − x_m).
+/// to `at`), with the table arithmetic for public values: ℓ_j(at) = Π_{m≠j} (at − x_m) / (x_j − x_m).
 fn lagrange_at(xs: &[u8], at: u8) -> Vec<u8> {
     xs.iter()
         .enumerate()
         .map(|(j, &xj)| {
-            let (numerator, denominator) = xs
-                .iter()
-                .enumerate()
-                .filter(|&(m, _)| m != j)
-                .fold((1u8, 1u8), |(num, den), (_, &xm)| {
-                    (gf256::mul(num, at ^ xm), gf256::mul(den, xj ^ xm))
-                });
-            gf256::div(numerator, denominator)
+            let (numerator, denominator) = xs.iter().enumerate().filter(|&(m, _)| m != j).fold(
+                (1u8, 1u8),
+                |(num, den), (_, &xm)| {
+                    (
+                        gf256::public::mul(num, at ^ xm),
+                        gf256::public::mul(den, xj ^ xm),
+                    )
+                },
+            );
+            gf256::public::div(numerator, denominator)
         })
         .collect()
 }
 
-/// The coefficient source behind [`split`]: ChaCha12 keyed by 32 bytes (and a 12-byte
-/// nonce) from the OS generator. The cipher state is wiped on drop.
-struct CoefficientStream {
+/// The generator behind [`split`], [`split_into`] and [`Splitter::new`]: a ChaCha12
+/// keystream under a fresh 256-bit key per split, derived without a system call.
+///
+/// Each thread keeps one 256-bit key, seeded from the operating system's generator on
+/// first use. Each `CoefficientRng::new` takes 64 bytes from `rand`'s `ThreadRng`
+/// (ChaCha12 seeded from the OS, reseeded from it every 64 KiB and after a `fork`) and
+/// one ChaCha12 block under the thread key, and XORs them: half becomes the thread's next
+/// key, half this split's key. So:
+///
+/// - every split's key is as unpredictable as `ThreadRng`'s output;
+/// - the thread key is replaced at every split (fast key erasure): memory read after a
+///   split cannot recompute that split's key, although `ThreadRng`'s own state can
+///   recompute its output since its last reseed;
+/// - a forked child and its parent never share a split key. `ThreadRng` checks for a
+///   fork only when it refills its 256-byte buffer, so 256 bytes are drawn and dropped
+///   first: the 64 used always come from a block generated after that check.
+///
+/// The split's cipher state is wiped when it is dropped.
+pub struct CoefficientRng {
     cipher: ChaCha12,
 }
 
-impl CoefficientStream {
-    fn from_os() -> Self {
-        let mut seed = Zeroizing::new([0u8; 44]);
-        OsRng.fill_bytes(&mut seed[..]);
-        let (key, nonce) = seed.split_at(32);
-        CoefficientStream {
-            cipher: ChaCha12::new(key.into(), nonce.into()),
+/// How many bytes of `ThreadRng` output are drawn and dropped to force its fork check:
+/// its buffer holds 64 words.
+const THREAD_RNG_BUFFER: usize = 256;
+
+thread_local! {
+    /// This thread's key (see [`CoefficientRng`]); wiped when the thread ends.
+    static THREAD_KEY: RefCell<Option<Zeroizing<[u8; 32]>>> = const { RefCell::new(None) };
+}
+
+impl CoefficientRng {
+    /// A generator for one split, keyed as described at [`CoefficientRng`].
+    pub fn new() -> Self {
+        let mut fresh = Zeroizing::new([0u8; THREAD_RNG_BUFFER + 64]);
+        rand::thread_rng().fill_bytes(&mut fresh[..]);
+        let mixed = &fresh[THREAD_RNG_BUFFER..];
+        let mut call_key = Zeroizing::new([0u8; 32]);
+        THREAD_KEY.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            let key = slot.get_or_insert_with(|| {
+                let mut seed = Zeroizing::new([0u8; 32]);
+                OsRng.fill_bytes(&mut seed[..]);
+                seed
+            });
+            let mut block = Zeroizing::new([0u8; 64]);
+            ChaCha12::new((&**key).into(), (&[0u8; 12]).into()).apply_keystream(&mut block[..]);
+            for i in 0..32 {
+                key[i] = block[i] ^ mixed[i];
+                call_key[i] = block[32 + i] ^ mixed[32 + i];
+            }
+        });
+        CoefficientRng {
+            cipher: ChaCha12::new((&*call_key).into(), (&[0u8; 12]).into()),
         }
     }
 }
 
-impl RngCore for CoefficientStream {
+impl Default for CoefficientRng {
+    fn default() -> Self {
+        CoefficientRng::new()
+    }
+}
+
+impl fmt::Debug for CoefficientRng {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CoefficientRng { .. }")
+    }
+}
+
+impl RngCore for CoefficientRng {
     fn next_u32(&mut self) -> u32 {
         let mut bytes = [0u8; 4];
         self.fill_bytes(&mut bytes);
@@ -504,4 +825,4 @@ impl RngCore for CoefficientStream {
     }
 }
 
-impl CryptoRng for CoefficientStream {}
+impl CryptoRng for CoefficientRng {}

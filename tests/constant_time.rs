@@ -281,6 +281,13 @@ const CASES: &[Case] = &[
     real("shamir::combine", shamir_combine),
     real("shamir::combine refusals", shamir_combine_refusals),
     real("shamir::interpolate", shamir_interpolate),
+    real("gf256::mul_sum (fused kernel)", gf256_mul_sum),
+    real("gf256::mul_sum_portable", gf256_mul_sum_portable),
+    real(
+        "shamir::split_into + Splitter with the thread generator",
+        shamir_split_into,
+    ),
+    real("shamir::combine_into + Combiner", shamir_combine_into),
     real("shamir::check_consistency", shamir_check_consistency).declassifying(&[Declassified {
         function: "svault::shamir::check_consistency",
         why: "which shares agree is the function's public result: each share's \
@@ -670,6 +677,169 @@ fn shamir_check_consistency() -> Result<(), String> {
                 format!("len {len}, {threshold} of {count}: damaged share reported as {result:?}")
             })?;
         }
+    }
+    Ok(())
+}
+
+/// `dst = plain ^ Σ c_k row_k` on secret rows, for term counts across the kernel's
+/// groups of four and lengths across its 32-byte width.
+/// The signature of `gf256::mul_sum` and its portable twin.
+type MulSum = fn(&mut [u8], Option<&[u8]>, &[&[u8]], &[u8]);
+
+fn mul_sum_case(kernel: MulSum) -> Result<(), String> {
+    for terms in [0usize, 1, 2, 4, 5, 9] {
+        for len in [1usize, 31, 32, 33, 100, 1000] {
+            let seed = (terms as u64) << 16 | len as u64;
+            let public_rows: Vec<Vec<u8>> =
+                (0..terms).map(|k| bytes(len, seed + k as u64)).collect();
+            let public_plain = bytes(len, seed ^ 0xabc);
+            let consts: Vec<u8> = (0..terms).map(|k| [1u8, 2, 0x53, 0xff, 0][k % 5]).collect();
+            let mut rows = public_rows.clone();
+            for row in &mut rows {
+                classify(row.as_mut_slice());
+            }
+            let mut plain = public_plain.clone();
+            classify(plain.as_mut_slice());
+            let row_refs: Vec<&[u8]> = rows.iter().map(Vec::as_slice).collect();
+            let mut dst = secret_bytes(len, seed ^ 0xdef);
+            kernel(&mut dst, Some(&plain), &row_refs, &consts);
+            declassify(dst.as_mut_slice());
+            for i in 0..len {
+                let want = public_rows
+                    .iter()
+                    .zip(&consts)
+                    .fold(public_plain[i], |acc, (row, &c)| {
+                        acc ^ reference_mul(c, row[i])
+                    });
+                check(dst[i] == want, || {
+                    format!("terms {terms}, len {len}, byte {i}")
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn gf256_mul_sum() -> Result<(), String> {
+    mul_sum_case(gf256::mul_sum)
+}
+
+fn gf256_mul_sum_portable() -> Result<(), String> {
+    mul_sum_case(gf256::mul_sum_portable)
+}
+
+/// A `CoefficientRng` (the thread generator behind `split`) whose output is marked
+/// secret as it is drawn.
+struct SecretThreadRng(shamir::CoefficientRng);
+
+impl RngCore for SecretThreadRng {
+    fn next_u32(&mut self) -> u32 {
+        let mut word = [0u8; 4];
+        self.fill_bytes(&mut word);
+        u32::from_le_bytes(word)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let mut word = [0u8; 8];
+        self.fill_bytes(&mut word);
+        u64::from_le_bytes(word)
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        rand::RngCore::fill_bytes(&mut self.0, dest);
+        classify(dest);
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), RandError> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+impl CryptoRng for SecretThreadRng {}
+
+/// Splits secret bytes into caller buffers: once with `split_into` (the thread
+/// generator, its key derivation included), once with a `Splitter` fed in two pieces and
+/// drawing from the thread generator with its output marked secret. The shares are
+/// revealed and checked to recombine.
+fn shamir_split_into() -> Result<(), String> {
+    for (round, &(len, threshold, count)) in SHAPES.iter().enumerate() {
+        let public = bytes(len, 700 + round as u64);
+        let mut secret = public.clone();
+        classify(secret.as_mut_slice());
+        let mut buffers = vec![vec![0u8; len]; usize::from(count)];
+        {
+            let mut outputs: Vec<&mut [u8]> = buffers.iter_mut().map(Vec::as_mut_slice).collect();
+            shamir::split_into(&secret, threshold, &mut outputs)
+                .map_err(|e| format!("split_into: {e}"))?;
+        }
+        let mut streamed = vec![vec![0u8; len]; usize::from(count)];
+        let mut splitter = shamir::Splitter::with_rng(
+            threshold,
+            count,
+            SecretThreadRng(shamir::CoefficientRng::new()),
+        )
+        .map_err(|e| format!("splitter: {e}"))?;
+        let cut = len / 2;
+        for (start, end) in [(0, cut), (cut, len)] {
+            let mut outputs: Vec<&mut [u8]> =
+                streamed.iter_mut().map(|b| &mut b[start..end]).collect();
+            splitter
+                .split_into(&secret[start..end], &mut outputs)
+                .map_err(|e| format!("splitter: {e}"))?;
+        }
+        let t = usize::from(threshold);
+        for set in [&mut buffers, &mut streamed] {
+            let shares: Vec<Share> = set
+                .iter_mut()
+                .enumerate()
+                .map(|(i, y)| {
+                    declassify(y.as_mut_slice());
+                    Share::new(i as u8 + 1, y.clone())
+                })
+                .collect();
+            let back = shamir::combine(&shares[shares.len() - t..])
+                .map_err(|e| format!("combine: {e}"))?;
+            check(back[..] == public[..], || {
+                format!("len {len}, {threshold} of {count}: shares do not recombine")
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// `combine_into` and a `Combiner` fed in two pieces, on secret shares.
+fn shamir_combine_into() -> Result<(), String> {
+    for (round, &(len, threshold, count)) in SHAPES.iter().enumerate() {
+        let secret = bytes(len, 800 + round as u64);
+        let shares = secret_shares(&public_split(
+            &secret,
+            threshold,
+            count,
+            800 + round as u64,
+        )?);
+        let t = usize::from(threshold);
+        let base = &shares[shares.len() - t..];
+        let mut out = vec![0u8; len];
+        shamir::combine_into(base, &mut out).map_err(|e| format!("combine_into: {e}"))?;
+        declassify(out.as_mut_slice());
+        check(out == secret, || {
+            format!("len {len}, {threshold} of {count}: wrong secret")
+        })?;
+        let xs: Vec<u8> = base.iter().map(Share::x).collect();
+        let combiner = shamir::Combiner::new(&xs, 0).map_err(|e| format!("combiner: {e}"))?;
+        let mut out = vec![0u8; len];
+        let cut = len / 2;
+        for (start, end) in [(0, cut), (cut, len)] {
+            let rows: Vec<&[u8]> = base.iter().map(|s| &s.y()[start..end]).collect();
+            combiner
+                .combine_into(&rows, &mut out[start..end])
+                .map_err(|e| format!("combiner: {e}"))?;
+        }
+        declassify(out.as_mut_slice());
+        check(out == secret, || {
+            format!("len {len}, {threshold} of {count}: combiner wrong")
+        })?;
     }
     Ok(())
 }

@@ -479,3 +479,132 @@ fn coefficients_are_independent_across_bytes() {
     let c = chi_square(&pair);
     assert!((c - 65535.0).abs() < 6.0 * 362.0, "{c}");
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Splitting into caller buffers writes exactly the shares the allocating split
+    /// returns for the same generator, and every threshold-subset of them recombines,
+    /// through `combine` and through `combine_into`, to the secret.
+    #[test]
+    fn split_into_equals_split_and_every_subset_recombines(
+        secret in proptest::collection::vec(any::<u8>(), 1..300),
+        (threshold, count) in (1u8..=6).prop_flat_map(|t| (Just(t), t..=7)),
+        seed in any::<u64>(),
+    ) {
+        let expected = svault::shamir::split_with_rng(&secret, threshold, count, &mut rng(seed)).unwrap();
+        let mut buffers = vec![vec![0u8; secret.len()]; usize::from(count)];
+        {
+            let mut outputs: Vec<&mut [u8]> = buffers.iter_mut().map(Vec::as_mut_slice).collect();
+            svault::shamir::split_into_with_rng(&secret, threshold, &mut outputs, &mut rng(seed)).unwrap();
+        }
+        for (share, buffer) in expected.iter().zip(&buffers) {
+            prop_assert_eq!(share.y(), &buffer[..]);
+        }
+        let t = usize::from(threshold);
+        let n = usize::from(count);
+        for mask in 0u32..(1 << n) {
+            if mask.count_ones() as usize != t {
+                continue;
+            }
+            let subset: Vec<Share> = (0..n)
+                .filter(|i| mask >> i & 1 == 1)
+                .map(|i| Share::new(i as u8 + 1, buffers[i].clone()))
+                .collect();
+            prop_assert_eq!(&combine(&subset).unwrap()[..], &secret[..]);
+            let mut out = vec![0u8; secret.len()];
+            svault::shamir::combine_into(&subset, &mut out).unwrap();
+            prop_assert_eq!(&out, &secret);
+        }
+    }
+
+    /// A stream fed in 4096-byte pieces writes the shares of one split, and a combiner
+    /// fed the shares in arbitrary pieces gives the secret back.
+    #[test]
+    fn streaming_split_and_combine_equal_the_one_shot_forms(
+        len in 1usize..13_000,
+        cut in 1usize..5000,
+        seed in any::<u64>(),
+    ) {
+        let mut secret = vec![0u8; len];
+        rng(seed ^ 1).fill_bytes(&mut secret);
+        let expected = svault::shamir::split_with_rng(&secret, 3, 5, &mut rng(seed)).unwrap();
+        let mut buffers = vec![vec![0u8; len]; 5];
+        let mut splitter = svault::shamir::Splitter::with_rng(3, 5, rng(seed)).unwrap();
+        for start in (0..len).step_by(4096) {
+            let end = (start + 4096).min(len);
+            let mut outputs: Vec<&mut [u8]> = buffers.iter_mut().map(|b| &mut b[start..end]).collect();
+            splitter.split_into(&secret[start..end], &mut outputs).unwrap();
+        }
+        for (share, buffer) in expected.iter().zip(&buffers) {
+            prop_assert_eq!(share.y(), &buffer[..]);
+        }
+        let combiner = svault::shamir::Combiner::new(&[5, 2, 4], 0).unwrap();
+        let mut out = vec![0u8; len];
+        for start in (0..len).step_by(cut) {
+            let end = (start + cut).min(len);
+            let rows = [&buffers[4][start..end], &buffers[1][start..end], &buffers[3][start..end]];
+            combiner.combine_into(&rows, &mut out[start..end]).unwrap();
+        }
+        prop_assert_eq!(&out, &secret);
+    }
+}
+
+#[test]
+fn caller_buffers_of_the_wrong_shape_are_refused_and_left_untouched() {
+    let secret = [9u8; 20];
+    let mut buffers = [vec![0xaau8; 20], vec![0xaa; 20], vec![0xaa; 19]];
+    let mut outputs: Vec<&mut [u8]> = buffers.iter_mut().map(Vec::as_mut_slice).collect();
+    assert_eq!(
+        svault::shamir::split_into(&secret, 2, &mut outputs).unwrap_err(),
+        svault::shamir::Error::OutputLength {
+            expected: 20,
+            len: 19
+        }
+    );
+    let mut splitter = svault::shamir::Splitter::new(2, 4).unwrap();
+    assert_eq!(
+        splitter
+            .split_into(&secret[..19], &mut outputs)
+            .unwrap_err(),
+        svault::shamir::Error::OutputCount {
+            expected: 4,
+            given: 3
+        }
+    );
+    assert!(buffers.iter().all(|b| b.iter().all(|&v| v == 0xaa)));
+
+    let shares = svault::shamir::split(&secret, 2, 3).unwrap();
+    let mut out = vec![0xaau8; 21];
+    assert_eq!(
+        svault::shamir::combine_into(&shares, &mut out).unwrap_err(),
+        svault::shamir::Error::OutputLength {
+            expected: 20,
+            len: 21
+        }
+    );
+    assert!(out.iter().all(|&v| v == 0xaa));
+    assert_eq!(
+        svault::shamir::Combiner::new(&[1, 1], 0).unwrap_err(),
+        svault::shamir::Error::DuplicateX { x: 1 }
+    );
+    assert_eq!(
+        svault::shamir::Combiner::new(&[1, 2], 2).unwrap_err(),
+        svault::shamir::Error::ShareAtEvaluationPoint { x: 2 }
+    );
+}
+
+#[test]
+fn thread_generator_splits_recombine_and_differ_across_calls_and_threads() {
+    let secret = [0x5au8; 32];
+    let here = svault::shamir::split(&secret, 3, 8).unwrap();
+    let again = svault::shamir::split(&secret, 3, 8).unwrap();
+    let there = std::thread::spawn(move || svault::shamir::split(&secret, 3, 8).unwrap())
+        .join()
+        .unwrap();
+    for shares in [&here, &again, &there] {
+        assert_eq!(&combine(&shares[2..5]).unwrap()[..], &secret[..]);
+    }
+    assert_ne!(here[0].y(), again[0].y());
+    assert_ne!(here[0].y(), there[0].y());
+}

@@ -12,6 +12,10 @@
 
 mod simd;
 
+/// The signature of [`mul_sum`] and its kernels.
+#[cfg(test)]
+type MulSum = fn(&mut [u8], Option<&[u8]>, &[&[u8]], &[u8]);
+
 /// Addition (and subtraction) in GF(2^8). Both arguments may be secret.
 #[inline]
 pub const fn add(a: u8, b: u8) -> u8 {
@@ -139,24 +143,119 @@ const fn xtime_u64(v: u64) -> u64 {
 }
 
 /// The two 16-entry tables of the nibble-shuffle kernel: `low[i] = c * i` and
-/// `high[i] = c * (i << 4)`. They depend only on the public constant `c`.
+/// `high[i] = c * (i << 4)`. They depend only on the public constant `c`, and are read
+/// from [`NIBBLE_TABLES`] at an address chosen by `c` alone.
+#[inline]
 fn nibble_tables(c: u8) -> ([u8; 16], [u8; 16]) {
-    let mut powers = [0u8; 8];
-    let mut p = c;
-    for slot in &mut powers {
-        *slot = p;
-        p = xtime(p);
+    NIBBLE_TABLES[usize::from(c)]
+}
+
+/// [`nibble_tables`] for every constant, built at compile time (8 KiB).
+static NIBBLE_TABLES: [([u8; 16], [u8; 16]); 256] = {
+    let mut all = [([0u8; 16], [0u8; 16]); 256];
+    let mut c = 0;
+    while c < 256 {
+        let mut i = 0;
+        while i < 16 {
+            all[c].0[i] = mul(c as u8, i as u8);
+            all[c].1[i] = mul(c as u8, (i as u8) << 4);
+            i += 1;
+        }
+        c += 1;
     }
-    let mut low = [0u8; 16];
-    let mut high = [0u8; 16];
-    // Each index is built from a smaller one by adding the multiple of its lowest set
-    // bit; indices and c are public, so indexing by them is fine.
-    for i in 1..16usize {
-        let bit = i.trailing_zeros() as usize;
-        low[i] = low[i & (i - 1)] ^ powers[bit];
-        high[i] = high[i & (i - 1)] ^ powers[bit + 4];
+    all
+};
+
+/// `dst = plain ^ Σ_k consts[k] * rows[k]` (with `plain` absent, zero): the one pass of
+/// Shamir split (the secret plus each coefficient row times a power of x) and of combine
+/// (each share row times its Lagrange weight). Every row is read once and `dst` written
+/// once, however many rows there are.
+///
+/// `consts` are public (they select the kernel's tables); the bytes of `dst`, `plain`
+/// and `rows` may be secret. Only the common prefix of `dst`, `plain` and the rows is
+/// written; callers pass slices of equal length. Extra rows or constants are ignored.
+pub fn mul_sum(dst: &mut [u8], plain: Option<&[u8]>, rows: &[&[u8]], consts: &[u8]) {
+    let len = rows
+        .iter()
+        .map(|row| row.len())
+        .chain(plain.map(<[u8]>::len))
+        .fold(dst.len(), usize::min);
+    let dst = &mut dst[..len];
+    let terms = rows.len().min(consts.len());
+    if simd::mul_sum(dst, plain, &rows[..terms], &consts[..terms]) {
+        return;
     }
-    (low, high)
+    mul_sum_by_rows(dst, plain, &rows[..terms], &consts[..terms], mul_add_slice);
+}
+
+/// [`mul_sum`] on the portable kernel only, for tests and the constant-time gate on a
+/// CPU where the vector kernels are taken. Same public/secret split as [`mul_sum`].
+pub fn mul_sum_portable(dst: &mut [u8], plain: Option<&[u8]>, rows: &[&[u8]], consts: &[u8]) {
+    let len = rows
+        .iter()
+        .map(|row| row.len())
+        .chain(plain.map(<[u8]>::len))
+        .fold(dst.len(), usize::min);
+    mul_sum_by_rows(&mut dst[..len], plain, rows, consts, mul_add_slice_portable);
+}
+
+/// [`mul_sum`] as one pass of `kernel` per row. `dst` is already cut to length.
+fn mul_sum_by_rows(
+    dst: &mut [u8],
+    plain: Option<&[u8]>,
+    rows: &[&[u8]],
+    consts: &[u8],
+    kernel: fn(&mut [u8], &[u8], u8),
+) {
+    match plain {
+        Some(plain) => dst.copy_from_slice(&plain[..dst.len()]),
+        None => dst.fill(0),
+    }
+    for (row, &c) in rows.iter().zip(consts) {
+        kernel(dst, row, c);
+    }
+}
+
+/// Arithmetic on *public* values only (x coordinates, their powers, Lagrange weights):
+/// log and antilog tables, whose addresses depend on the operands. Never call these on a
+/// secret; the constant-time functions above are for that.
+pub(crate) mod public {
+    /// `LOG[a]` for a ≠ 0 and `EXP[i]` = 3^i, doubled so that a sum of two logs needs
+    /// no reduction. 3 generates the multiplicative group of GF(2^8) mod 0x11b.
+    static TABLES: ([u8; 256], [u8; 510]) = {
+        let mut log = [0u8; 256];
+        let mut exp = [0u8; 510];
+        let mut x: u8 = 1;
+        let mut i = 0;
+        while i < 255 {
+            exp[i] = x;
+            exp[i + 255] = x;
+            log[x as usize] = i as u8;
+            x = super::mul(x, 3);
+            i += 1;
+        }
+        (log, exp)
+    };
+
+    /// Product of two public field elements.
+    #[inline]
+    pub(crate) fn mul(a: u8, b: u8) -> u8 {
+        if a == 0 || b == 0 {
+            return 0;
+        }
+        let (log, exp) = &TABLES;
+        exp[usize::from(log[usize::from(a)]) + usize::from(log[usize::from(b)])]
+    }
+
+    /// Quotient of two public field elements; `b` must be non-zero (0 gives 0).
+    #[inline]
+    pub(crate) fn div(a: u8, b: u8) -> u8 {
+        if a == 0 || b == 0 {
+            return 0;
+        }
+        let (log, exp) = &TABLES;
+        exp[usize::from(log[usize::from(a)]) + 255 - usize::from(log[usize::from(b)])]
+    }
 }
 
 #[cfg(test)]
@@ -269,6 +368,82 @@ mod tests {
     fn each_vector_kernel_this_cpu_has_matches_the_reference() {
         for name in simd::available() {
             check_kernel(simd::by_name(name));
+        }
+    }
+
+    #[test]
+    fn public_arithmetic_matches_the_constant_time_one() {
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                assert_eq!(public::mul(a, b), reference_mul(a, b), "{a} * {b}");
+                if b != 0 {
+                    assert_eq!(public::div(a, b), mul(a, inv(b)), "{a} / {b}");
+                }
+            }
+        }
+    }
+
+    /// `plain ^ Σ c_k row_k` byte by byte with the reference multiply.
+    fn reference_mul_sum(
+        plain: Option<&[u8]>,
+        rows: &[&[u8]],
+        consts: &[u8],
+        len: usize,
+    ) -> Vec<u8> {
+        (0..len)
+            .map(|i| {
+                rows.iter()
+                    .zip(consts)
+                    .fold(plain.map_or(0, |p| p[i]), |acc, (row, &c)| {
+                        acc ^ reference_mul(c, row[i])
+                    })
+            })
+            .collect()
+    }
+
+    fn check_mul_sum(kernel: MulSum) {
+        let bytes = |len: usize, seed: u8| -> Vec<u8> {
+            (0..len)
+                .map(|i| (i as u8).wrapping_mul(seed | 1).wrapping_add(seed) ^ (i >> 8) as u8)
+                .collect()
+        };
+        // Every term count up to past the kernel's group of four, every tail length.
+        for terms in 0..=10usize {
+            for len in [0usize, 1, 15, 16, 31, 32, 33, 64, 95, 100, 1000] {
+                let owned: Vec<Vec<u8>> =
+                    (0..terms).map(|k| bytes(len, 7 + 13 * k as u8)).collect();
+                let rows: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+                let consts: Vec<u8> = (0..terms)
+                    .map(|k| [0u8, 1, 2, 0x53, 0xff, 0x8e][k % 6] ^ k as u8)
+                    .collect();
+                let plain = bytes(len, 99);
+                for plain in [None, Some(plain.as_slice())] {
+                    let mut dst = bytes(len, 200);
+                    kernel(&mut dst, plain, &rows, &consts);
+                    assert_eq!(
+                        dst,
+                        reference_mul_sum(plain, &rows, &consts, len),
+                        "terms {terms} len {len}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn mul_sum_matches_the_reference() {
+        check_mul_sum(mul_sum);
+    }
+
+    #[test]
+    fn portable_mul_sum_matches_the_reference() {
+        check_mul_sum(mul_sum_portable);
+    }
+
+    #[test]
+    fn each_fused_kernel_this_cpu_has_matches_the_reference() {
+        for kernel in simd::mul_sum_kernels() {
+            check_mul_sum(kernel);
         }
     }
 }

@@ -29,6 +29,21 @@ pub(super) fn mul_add_slice(dst: &mut [u8], src: &[u8], c: u8) -> bool {
     false
 }
 
+/// The fused `dst = plain ^ Σ c_k · rows_k` kernel (AVX2) when this CPU has it and the
+/// slice is long enough; false when the caller should combine row by row.
+#[inline]
+pub(super) fn mul_sum(dst: &mut [u8], plain: Option<&[u8]>, rows: &[&[u8]], consts: &[u8]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if dst.len() >= 32 && std::is_x86_feature_detected!("avx2") {
+            x86::mul_sum_avx2_checked(dst, plain, rows, consts);
+            return true;
+        }
+    }
+    let _ = (dst, plain, rows, consts);
+    false
+}
+
 /// The kernel [`mul_add_slice`] takes on this CPU.
 pub(super) fn kernel() -> &'static str {
     #[cfg(target_arch = "x86_64")]
@@ -83,13 +98,26 @@ pub(super) fn by_name(name: &str) -> fn(&mut [u8], &[u8], u8) {
     }
 }
 
+/// The fused kernel called directly (for tests): "avx2" where available, else none.
+#[cfg(test)]
+pub(super) fn mul_sum_kernels() -> Vec<super::MulSum> {
+    let mut kernels: Vec<super::MulSum> = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            kernels.push(x86::mul_sum_avx2_checked);
+        }
+    }
+    kernels
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use core::arch::x86_64::{
         __m128i, __m256i, _mm_and_si128, _mm_loadu_si128, _mm_set1_epi8, _mm_shuffle_epi8,
         _mm_srli_epi64, _mm_storeu_si128, _mm_xor_si128, _mm256_and_si256,
-        _mm256_broadcastsi128_si256, _mm256_loadu_si256, _mm256_set1_epi8, _mm256_shuffle_epi8,
-        _mm256_srli_epi64, _mm256_storeu_si256, _mm256_xor_si256,
+        _mm256_broadcastsi128_si256, _mm256_loadu_si256, _mm256_set1_epi8, _mm256_setzero_si256,
+        _mm256_shuffle_epi8, _mm256_srli_epi64, _mm256_storeu_si256, _mm256_xor_si256,
     };
 
     use super::super::{mul_add_slice_portable, nibble_tables};
@@ -179,5 +207,124 @@ mod x86 {
             }
         }
         mul_add_slice_portable(dst_tail, src_tail, c);
+    }
+
+    /// Fused AVX2 kernel for `gf256::mul_sum`; row by row if the CPU lacks AVX2.
+    pub(super) fn mul_sum_avx2_checked(
+        dst: &mut [u8],
+        plain: Option<&[u8]>,
+        rows: &[&[u8]],
+        consts: &[u8],
+    ) {
+        if !std::is_x86_feature_detected!("avx2") {
+            super::super::mul_sum_portable(dst, plain, rows, consts);
+            return;
+        }
+        let len = rows
+            .iter()
+            .map(|row| row.len())
+            .chain(plain.map(<[u8]>::len))
+            .fold(dst.len(), usize::min);
+        let dst = &mut dst[..len];
+        let terms = rows.len().min(consts.len());
+        // Up to four rows per pass over `dst` keep their eight tables in registers; the
+        // first pass starts from `plain` (or zero), later ones from `dst`.
+        let mut first = true;
+        for (rows, consts) in rows[..terms].chunks(4).zip(consts[..terms].chunks(4)) {
+            let start = if first {
+                Start::Plain(plain)
+            } else {
+                Start::Dst
+            };
+            // SAFETY: the CPU supports AVX2, checked at the top of this function.
+            unsafe {
+                match rows.len() {
+                    1 => mul_sum_avx2::<1>(dst, start, rows, consts),
+                    2 => mul_sum_avx2::<2>(dst, start, rows, consts),
+                    3 => mul_sum_avx2::<3>(dst, start, rows, consts),
+                    _ => mul_sum_avx2::<4>(dst, start, rows, consts),
+                }
+            }
+            first = false;
+        }
+        if first {
+            // No rows at all: the sum is `plain` (or zero).
+            match plain {
+                Some(plain) => dst.copy_from_slice(&plain[..dst.len()]),
+                None => dst.fill(0),
+            }
+        }
+    }
+
+    /// Where a pass's running sum starts.
+    #[derive(Clone, Copy)]
+    enum Start<'a> {
+        /// From these bytes, or from zero.
+        Plain(Option<&'a [u8]>),
+        /// From what an earlier pass left in `dst`.
+        Dst,
+    }
+
+    /// One pass of `dst = start ^ Σ_{k<G} c_k · rows_k`; `rows` and `consts` hold exactly
+    /// G entries and every slice is at least `dst.len()` long.
+    #[target_feature(enable = "avx2")]
+    fn mul_sum_avx2<const G: usize>(
+        dst: &mut [u8],
+        start: Start<'_>,
+        rows: &[&[u8]],
+        consts: &[u8],
+    ) {
+        let nibble = _mm256_set1_epi8(0x0f);
+        let tables: [(__m256i, __m256i); G] = core::array::from_fn(|k| {
+            let (low, high) = nibble_tables(consts[k]);
+            // SAFETY: `low` and `high` are 16-byte arrays; unaligned loads of 16 bytes.
+            let (low, high) = unsafe {
+                (
+                    _mm_loadu_si128(low.as_ptr().cast::<__m128i>()),
+                    _mm_loadu_si128(high.as_ptr().cast::<__m128i>()),
+                )
+            };
+            (
+                _mm256_broadcastsi128_si256(low),
+                _mm256_broadcastsi128_si256(high),
+            )
+        });
+        let rows: [&[u8]; G] = core::array::from_fn(|k| &rows[k][..dst.len()]);
+        let body = dst.len() - dst.len() % 32;
+        let mut at = 0;
+        while at < body {
+            let mut acc = match start {
+                // SAFETY: `at + 32 <= body <= dst.len() <= plain.len()`: the unaligned
+                // 32-byte load stays inside `plain` (and below inside `dst`).
+                Start::Plain(Some(plain)) => unsafe {
+                    _mm256_loadu_si256(plain.as_ptr().add(at).cast::<__m256i>())
+                },
+                Start::Plain(None) => _mm256_setzero_si256(),
+                // SAFETY: as above, inside `dst`.
+                Start::Dst => unsafe { _mm256_loadu_si256(dst.as_ptr().add(at).cast::<__m256i>()) },
+            };
+            for k in 0..G {
+                // SAFETY: every row was cut to `dst.len()` bytes, and `at + 32 <= body`.
+                let v = unsafe { _mm256_loadu_si256(rows[k].as_ptr().add(at).cast::<__m256i>()) };
+                let lo = _mm256_and_si256(v, nibble);
+                let hi = _mm256_and_si256(_mm256_srli_epi64::<4>(v), nibble);
+                acc = _mm256_xor_si256(acc, _mm256_shuffle_epi8(tables[k].0, lo));
+                acc = _mm256_xor_si256(acc, _mm256_shuffle_epi8(tables[k].1, hi));
+            }
+            // SAFETY: `at + 32 <= body <= dst.len()`: the store stays inside `dst`.
+            unsafe { _mm256_storeu_si256(dst.as_mut_ptr().add(at).cast::<__m256i>(), acc) };
+            at += 32;
+        }
+        // The tail, under 32 bytes, byte by byte with the portable kernel.
+        let tail = &mut dst[body..];
+        if let Start::Plain(plain) = start {
+            match plain {
+                Some(plain) => tail.copy_from_slice(&plain[body..body + tail.len()]),
+                None => tail.fill(0),
+            }
+        }
+        for k in 0..G {
+            mul_add_slice_portable(tail, &rows[k][body..], consts[k]);
+        }
     }
 }

@@ -9,10 +9,14 @@
 //! 5. `consistency_32B_255_t128`  svault's consistency check of 255 shares at threshold 128
 //!
 //! Split benchmarks carry the RNG as the parameter: `default` is what a user of that crate
-//! gets without supplying a generator (svault: `split`, which seeds a ChaCha12 stream from the
-//! OS on every call; the peers: their thread-local generator), `chacha20` is a seeded
+//! gets without supplying a generator (svault: `split`, drawing from its per-thread
+//! `CoefficientRng`; the peers: their thread-local generator), `chacha20` is a seeded
 //! `rand_chacha::ChaCha20Rng` handed in, which separates the generator's cost from the field
 //! arithmetic.
+//!
+//! `svault-into` is svault writing into buffers the caller allocated once (`split_into`,
+//! `combine_into`); `svault` is the allocating API, the allocation and wipe of every share
+//! included.
 //!
 //! What the peers cannot do:
 //! - `shamirsecretsharing` only shares exactly 32 bytes (`hazmat::create_keyshares`, plain
@@ -118,6 +122,14 @@ fn split_group(g: &mut BenchmarkGroup<'_, WallTime>, len: usize) {
     g.bench_function(BenchmarkId::new("svault", "chacha20"), |b| {
         let mut rng = chacha();
         b.iter(|| sv::split_with_rng(black_box(s), t, n, &mut rng).unwrap())
+    });
+    // Into buffers the caller owns (allocated once, outside the timed region).
+    g.bench_function(BenchmarkId::new("svault-into", "default"), |b| {
+        let mut buffers = vec![vec![0u8; s.len()]; n.into()];
+        b.iter(|| {
+            let mut outputs: Vec<&mut [u8]> = buffers.iter_mut().map(Vec::as_mut_slice).collect();
+            sv::split_into(black_box(s), t, &mut outputs).unwrap()
+        })
     });
 
     g.bench_function(BenchmarkId::new("sharks", "default"), |b| {
@@ -256,6 +268,10 @@ fn combine_group(g: &mut BenchmarkGroup<'_, WallTime>, len: usize) {
         assert_eq!(sv::combine(&picked).unwrap().as_slice(), s);
         g.bench_function("svault", |b| {
             b.iter(|| sv::combine(black_box(&picked)).unwrap())
+        });
+        g.bench_function("svault-into", |b| {
+            let mut out = vec![0u8; s.len()];
+            b.iter(|| sv::combine_into(black_box(&picked), &mut out).unwrap())
         });
     }
 
