@@ -671,6 +671,74 @@ fn completions_and_man_page_are_generated() {
     fails(&["completions", "tcsh"], b"", 2);
 }
 
+/// `svault man --out-dir` writes one page per subcommand (nested ones too), each naming
+/// its command, and prints their paths; a directory that does not exist is named and
+/// nothing is printed.
+#[test]
+fn man_out_dir_writes_every_subcommands_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let listed = ok(&["man", "--out-dir", dir.path().to_str().unwrap()], b"");
+    let mut written: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    written.sort();
+    for name in [
+        "svault",
+        "svault-agent",
+        "svault-shamir",
+        "svault-shamir-split",
+        "svault-init",
+    ] {
+        let page = format!("{name}.1");
+        assert!(written.contains(&page), "{page} missing from {written:?}");
+        let text = std::fs::read_to_string(dir.path().join(&page)).unwrap();
+        assert!(
+            text.contains(&format!(".TH {name} 1")),
+            "{page}: {}",
+            &text[..80]
+        );
+    }
+    // No page for clap's `help`, and every written page is listed on stdout.
+    assert!(!written.iter().any(|p| p.contains("help")), "{written:?}");
+    assert_eq!(listed.lines().count(), written.len(), "{listed}");
+    let missing = dir.path().join("absent");
+    let err = fails(&["man", "--out-dir", missing.to_str().unwrap()], b"", 2);
+    assert!(err.contains("absent") && err.contains("exists"), "{err}");
+    assert!(!missing.exists());
+}
+
+/// `svault --version` names the crate version and the commit of this checkout (or
+/// `unknown` when the tests do not run in a git checkout of the crate).
+#[test]
+fn version_names_the_commit() {
+    let version = ok(&["--version"], b"");
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(env!("CARGO_MANIFEST_DIR"))
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8(o.stdout).unwrap().trim().to_owned())
+    };
+    // As build.rs: only a checkout whose top is the crate itself counts.
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .canonicalize()
+        .unwrap();
+    let own = git(&["rev-parse", "--show-toplevel"])
+        .is_some_and(|top| Path::new(&top).canonicalize().ok() == Some(here));
+    let commit = own
+        .then(|| git(&["rev-parse", "--short=12", "HEAD"]))
+        .flatten()
+        .unwrap_or_else(|| "unknown".to_owned());
+    assert_eq!(
+        version,
+        format!("svault {} (commit {commit})\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
 // ------------------------------------------------------------------ the prompt, on a pty
 
 /// Officers type their shares at a real terminal: one mistyped word is caught and

@@ -42,6 +42,15 @@ Exit status:
 
 No colour is ever printed, so NO_COLOR needs nothing.";
 
+/// `svault --version`: the crate version and the commit it was built from (`unknown`
+/// outside a git checkout; see build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SVAULT_COMMIT"),
+    ")"
+);
+
 /// A credential vault whose master key exists only as Shamir shares held by officers.
 ///
 /// Errors go to stderr, every line starting with `svault: `; the exit status says
@@ -49,7 +58,7 @@ No colour is ever printed, so NO_COLOR needs nothing.";
 #[derive(Debug, Parser)]
 #[command(
     name = "svault",
-    version,
+    version = VERSION,
     about = "A credential vault whose master key exists only as Shamir shares",
     after_help = "Exit status: 0 success, 1 failure, 2 usage error, 3 inconsistent share set (--help for more)",
     after_long_help = EXIT_STATUSES

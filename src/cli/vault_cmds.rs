@@ -773,20 +773,55 @@ pub fn run_completions(args: CompletionsArgs) -> Output {
 /// Arguments of `svault man`.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = "\
-Example:
-  svault man > svault.1 && man ./svault.1")]
-pub struct ManArgs {}
+Examples:
+  svault man > svault.1 && man ./svault.1
+  svault man --out-dir man/      # svault.1, svault-agent.1, svault-shamir-split.1, ...")]
+pub struct ManArgs {
+    /// Write every page (svault.1 and one per subcommand, svault-SUBCOMMAND.1) into
+    /// this existing directory instead of printing the main page; prints the names.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+}
 
-/// Prints the manual page (roff) made from the command-line definition.
-pub fn run_man(_args: ManArgs) -> Output {
+/// Prints the manual page (roff) made from the command-line definition, or writes the
+/// pages of every subcommand too.
+pub fn run_man(args: ManArgs) -> Output {
     use clap::CommandFactory;
-    let mut out = Vec::new();
-    clap_mangen::Man::new(super::Cli::command())
-        .render(&mut out)
-        .map_err(|e| Failure::io("cannot render the manual page").because(e))?;
-    String::from_utf8(out)
-        .map(Zeroizing::new)
-        .map_err(|_| Failure::new("the manual page is not UTF-8"))
+    let Some(dir) = args.out_dir else {
+        let mut out = Vec::new();
+        clap_mangen::Man::new(super::Cli::command())
+            .render(&mut out)
+            .map_err(|e| Failure::io("cannot render the manual page").because(e))?;
+        return String::from_utf8(out)
+            .map(Zeroizing::new)
+            .map_err(|_| Failure::new("the manual page is not UTF-8"));
+    };
+    // No `help` subcommand page: `svault help X` is `svault X --help`.
+    let mut cli = super::Cli::command().disable_help_subcommand(true);
+    cli.build();
+    let mut written = String::new();
+    write_pages(cli, &dir, &mut written)?;
+    Ok(Zeroizing::new(written))
+}
+
+/// Writes the page of `cmd` and of each of its visible subcommands, recursively, into
+/// `dir`, and appends each file's path to `written`, one a line.
+fn write_pages(cmd: clap::Command, dir: &Path, written: &mut String) -> Result<(), Failure> {
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        write_pages(sub.clone(), dir, written)?;
+    }
+    let page = clap_mangen::Man::new(cmd);
+    let path = dir.join(page.get_filename());
+    page.generate_to(dir).map_err(|e| {
+        Failure::io(format!(
+            "cannot write the manual page {}: check that the directory exists and is writable",
+            sanitize(&path.to_string_lossy())
+        ))
+        .because(e)
+    })?;
+    written.push_str(&path.to_string_lossy());
+    written.push('\n');
+    Ok(())
 }
 
 #[cfg(test)]
