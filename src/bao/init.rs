@@ -147,12 +147,16 @@ pub fn start(node: &Node, threshold: u8, officers: &[String]) -> Result<Fresh, I
         reason,
     };
     if initialised.keys.len() > usize::from(threshold) {
-        unseal_key::check_set(&initialised.keys, threshold).map_err(|e| openbao_error(e.to_string()))?;
+        unseal_key::check_set(&initialised.keys, threshold)
+            .map_err(|e| openbao_error(e.to_string()))?;
     }
     let secret = unseal_key::combine(&initialised.keys[..usize::from(threshold)])
         .map_err(|e| openbao_error(e.to_string()))?;
     if secret.len() != KEY_LEN {
-        return Err(openbao_error(format!("the unseal key has {} bytes", secret.len())));
+        return Err(openbao_error(format!(
+            "the unseal key has {} bytes",
+            secret.len()
+        )));
     }
     let issued = key::split(&secret, threshold, officers)?;
     Ok(Fresh {
@@ -233,12 +237,13 @@ impl Fresh {
             .iter()
             .map(|a| crate::shamir::Share::new(a.key().x(), a.key().y().to_vec()))
             .collect();
-        let back = unseal_key::combine(&keys[..usize::from(self.threshold)])
-            .map_err(|e| InitError::Split(SplitError::Plan {
+        let back = unseal_key::combine(&keys[..usize::from(self.threshold)]).map_err(|e| {
+            InitError::Split(SplitError::Plan {
                 officers: keys.len(),
                 threshold: self.threshold,
                 source: e,
-            }))?;
+            })
+        })?;
         if !unseal::same_secret(&back, &self.secret) {
             return Err(InitError::Split(SplitError::Unproven));
         }

@@ -204,10 +204,12 @@ pub fn parse_text(text: &str, source_name: &str) -> Result<Share, KeyTextError> 
 /// [`KeyTextError`].
 pub fn read_file(path: &Path) -> Result<Share, KeyTextError> {
     let shown = path.display().to_string();
-    let text = Zeroizing::new(fs::read_to_string(path).map_err(|source| KeyTextError::Read {
-        path: shown.clone(),
-        source,
-    })?);
+    let text = Zeroizing::new(
+        fs::read_to_string(path).map_err(|source| KeyTextError::Read {
+            path: shown.clone(),
+            source,
+        })?,
+    );
     parse_text(&text, &shown)
 }
 
@@ -306,7 +308,10 @@ pub enum Refusal {
 /// # Errors
 ///
 /// Every [`Refusal`], in input order.
-pub fn check_all(record: &Record, keys: Vec<(String, Share)>) -> Result<Vec<Accepted>, Vec<Refusal>> {
+pub fn check_all(
+    record: &Record,
+    keys: Vec<(String, Share)>,
+) -> Result<Vec<Accepted>, Vec<Refusal>> {
     let mut accepted: Vec<(String, Accepted)> = Vec::new();
     let mut refusals = Vec::new();
     for (source_name, key) in keys {
@@ -394,7 +399,11 @@ mod tests {
         let text = file_text("alice", &issued[0].key, Some("abc"));
         let first = text.lines().next().unwrap();
         assert_eq!(first.len(), 66);
-        assert!(first.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
+        assert!(
+            first
+                .bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+        );
         let back = parse_text(&text, "alice.key").unwrap();
         assert!(same_key(&issued[0].key, &back));
         let stray = format!("{first}\nextra\n");
@@ -423,7 +432,9 @@ mod tests {
 
         let mut y = issued[2].key.y().to_vec();
         y[0] ^= 1;
-        let unknown_x = (1..=255u8).find(|x| issued.iter().all(|i| i.key.x() != *x)).unwrap();
+        let unknown_x = (1..=255u8)
+            .find(|x| issued.iter().all(|i| i.key.x() != *x))
+            .unwrap();
         let refusals = check_all(
             &record,
             vec![

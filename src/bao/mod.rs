@@ -14,7 +14,6 @@
 //! - [`node`]: the HTTP client for one node;
 //! - [`init`]: the ceremony; [`unseal`]: submitting keys and following a node;
 
-
 pub mod files;
 pub mod init;
 pub mod key;

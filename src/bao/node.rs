@@ -41,7 +41,9 @@ pub enum NodeError {
         reason: String,
     },
     /// No answer: refused, unreachable, timed out, or a TLS failure.
-    #[error("{node}: cannot reach the node ({reason}); check the address, that it runs, and for https the CA certificate (--ca-cert)")]
+    #[error(
+        "{node}: cannot reach the node ({reason}); check the address, that it runs, and for https the CA certificate (--ca-cert)"
+    )]
     Unreachable {
         /// The node.
         node: String,
@@ -400,10 +402,10 @@ impl Node {
         let start = Instant::now();
         loop {
             let last = self.seal_status();
-            if let Ok(status) = &last {
-                if done(status) {
-                    return last;
-                }
+            if let Ok(status) = &last
+                && done(status)
+            {
+                return last;
             }
             if start.elapsed() >= limit {
                 return match last {
@@ -436,7 +438,11 @@ mod tests {
         ] {
             assert!(is_loopback(url), "{url}");
         }
-        for url in ["http://10.0.0.1:8200", "https://bao.example:8200", "http://[fe80::1]:1"] {
+        for url in [
+            "http://10.0.0.1:8200",
+            "https://bao.example:8200",
+            "http://[fe80::1]:1",
+        ] {
             assert!(!is_loopback(url), "{url}");
         }
     }

@@ -240,10 +240,10 @@ impl Record {
 
     /// Which officer, if any, `key` belongs to.
     pub fn classify(&self, key: &Share) -> KeyMatch {
-        if let Some(entry) = self.officers.iter().find(|o| o.x == key.x()) {
-            if entry.matches(key) {
-                return KeyMatch::Officer(entry.name.clone());
-            }
+        if let Some(entry) = self.officers.iter().find(|o| o.x == key.x())
+            && entry.matches(key)
+        {
+            return KeyMatch::Officer(entry.name.clone());
         }
         for split in &self.retired {
             if let Some(entry) = split.officers.iter().find(|o| o.matches(key)) {
@@ -330,7 +330,7 @@ pub fn to_hex(bytes: &[u8]) -> String {
 
 /// Bytes of lowercase hex, or `None`.
 pub fn from_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0
+    if !text.len().is_multiple_of(2)
         || !text
             .bytes()
             .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
@@ -413,7 +413,11 @@ mod tests {
     fn retired_keys_are_named_with_the_date() {
         let old = key(4, 2);
         let new = key(4, 3);
-        let mut record = Record::new(1, Cluster::default(), vec![OfficerEntry::commit("bob", &new)]);
+        let mut record = Record::new(
+            1,
+            Cluster::default(),
+            vec![OfficerEntry::commit("bob", &new)],
+        );
         record.retired.push(RetiredSplit {
             retired: "2026-01-02".into(),
             threshold: 1,

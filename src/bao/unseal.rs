@@ -92,7 +92,9 @@ pub enum UnsealError {
 pub fn wait_initialised(node: &Node, wait: Duration) -> Result<SealStatus, UnsealError> {
     node.wait_for("initialisation", wait, |s| s.initialized)
         .map_err(|e| match e {
-            NodeError::Timeout { node, seconds, .. } => UnsealError::NotInitialised { node, seconds },
+            NodeError::Timeout { node, seconds, .. } => {
+                UnsealError::NotInitialised { node, seconds }
+            }
             other => UnsealError::Node(other),
         })
 }
@@ -163,7 +165,9 @@ fn submit_until_unsealed<'a>(
             threshold: status.t,
         });
     }
-    node.wait_for("unsealing after its threshold of keys", UNSEAL_WAIT, |s| !s.sealed)?;
+    node.wait_for("unsealing after its threshold of keys", UNSEAL_WAIT, |s| {
+        !s.sealed
+    })?;
     Ok(Outcome::Unsealed)
 }
 

