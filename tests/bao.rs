@@ -371,12 +371,80 @@ fn cluster_ceremony_drill_and_checked_unseal() {
     // with no one typing; sealing the agent stops it.
     agent_keeps_the_cluster_unsealed(&mut cluster, &dir, &k_hex, &hex_keys);
 
+    // add-officer: frank's key, from a threshold of keys, unseals with two old ones;
+    // the others' keys are unchanged (they still verify).
+    let out = svault(&[
+        "bao",
+        "add-officer",
+        p(&record),
+        "frank",
+        "--key-file",
+        p(&keys[0]),
+        "--key-file",
+        p(&keys[1]),
+        "--key-file",
+        p(&typo),
+        "--shares-out",
+        p(&dir),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a mistyped key must stop add-officer"
+    );
+    assert!(text(&out.stderr).contains("not officer bob's key"));
+    assert!(!dir.join("frank.key").exists());
+    assert_eq!(fs::read_to_string(&record).unwrap(), record_text);
+    let out = svault(&[
+        "bao",
+        "add-officer",
+        p(&record),
+        "frank",
+        "--key-file",
+        p(&keys[0]),
+        "--key-file",
+        p(&keys[2]),
+        "--key-file",
+        p(&keys[4]),
+        "--shares-out",
+        p(&dir),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let frank = dir.join("frank.key");
+    let out = svault(&["bao", "verify", p(&record), "--key-file", p(&frank)]);
+    assert_eq!(text(&out.stdout), "frank\n");
+    for (officer, path) in OFFICERS.iter().zip(&keys) {
+        let out = svault(&["bao", "verify", p(&record), "--key-file", p(path)]);
+        assert_eq!(text(&out.stdout), format!("{officer}\n"));
+    }
+    cluster.restart(1);
+    wait_initialised(&cluster, 1);
+    let u1 = cluster.nodes[1].url();
+    let out = svault(&[
+        "bao",
+        "unseal",
+        p(&record),
+        "--addr",
+        &u1,
+        "--key-file",
+        p(&frank),
+        "--key-file",
+        p(&keys[1]),
+        "--key-file",
+        p(&keys[3]),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!("{}: unsealed\n", cluster.nodes[1].name())
+    );
+
     // Status.
     let out = svault(&["bao", "status", p(&record), "--addr", &u0, "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status["threshold"], 3);
-    assert_eq!(status["officers"].as_array().unwrap().len(), 5);
+    assert_eq!(status["officers"].as_array().unwrap().len(), 6);
     assert_eq!(status["nodes"][0]["sealed"], false);
 
     // init again on an initialised cluster: refused, nothing written.

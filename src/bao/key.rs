@@ -451,3 +451,86 @@ mod tests {
         assert!(matches!(&refusals[2], Refusal::Duplicate { first, .. } if first == "a"));
     }
 }
+
+/// Why a new officer's key could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AddError {
+    /// Fewer checked keys than the threshold.
+    #[error(
+        "{have} key(s) were given but the threshold is {threshold}; give {threshold} officers' keys"
+    )]
+    TooFew {
+        /// Keys given.
+        have: usize,
+        /// RECORD's threshold.
+        threshold: u8,
+    },
+    /// The name is taken.
+    #[error("officer {0} is already in the record; choose another name")]
+    NameTaken(String),
+    /// Every x is in use.
+    #[error("every x coordinate is in use; no officer can be added")]
+    NoFreeX,
+    /// The keys did not prove to be on one polynomial, or the new key did not.
+    #[error("the keys given do not agree with each other ({0}); nothing was written")]
+    Inconsistent(String),
+}
+
+/// A new key for `officer` on the same polynomial as `keys` (a threshold of officers'
+/// keys already checked against `record`), at a random x no officer of the record has.
+/// Before returning, every threshold-sized choice of the given keys with the new one
+/// is proven to give the same K as the given keys (when more than a threshold were
+/// given, they are also proven consistent).
+///
+/// # Errors
+///
+/// [`AddError`].
+pub fn extend(record: &Record, keys: &[Accepted], officer: &str) -> Result<Issued, AddError> {
+    let threshold = record.threshold;
+    if keys.len() < usize::from(threshold) {
+        return Err(AddError::TooFew {
+            have: keys.len(),
+            threshold,
+        });
+    }
+    if record.officer(officer).is_some() {
+        return Err(AddError::NameTaken(officer.to_owned()));
+    }
+    let shares: Vec<Share> = keys
+        .iter()
+        .map(|a| Share::new(a.key.x(), a.key.y().to_vec()))
+        .collect();
+    let mut free: Vec<u8> = (1..=255u8)
+        .filter(|x| record.officers.iter().all(|o| o.x != *x))
+        .collect();
+    free.shuffle(&mut OsRng);
+    let x = *free.first().ok_or(AddError::NoFreeX)?;
+    let inconsistent = |e: &dyn std::fmt::Display| AddError::Inconsistent(e.to_string());
+    let base = &shares[..usize::from(threshold)];
+    let y = shamir::interpolate(base, x).map_err(|e| inconsistent(&e))?;
+    let new = Share::new(x, y.to_vec());
+    let mut all: Vec<Share> = shares
+        .iter()
+        .map(|s| Share::new(s.x(), s.y().to_vec()))
+        .collect();
+    all.push(Share::new(x, y.to_vec()));
+    if all.len() > usize::from(threshold) {
+        unseal_key::check_set(&all, threshold).map_err(|e| inconsistent(&e))?;
+    }
+    // The new key with threshold − 1 of the others gives the same K.
+    let k = shamir::combine(base).map_err(|e| inconsistent(&e))?;
+    let mut with_new: Vec<Share> = base[1..]
+        .iter()
+        .map(|s| Share::new(s.x(), s.y().to_vec()))
+        .collect();
+    with_new.push(Share::new(x, y.to_vec()));
+    let back = shamir::combine(&with_new).map_err(|e| inconsistent(&e))?;
+    if !bool::from(back.as_slice().ct_eq(k.as_slice())) {
+        return Err(AddError::Inconsistent("the new key gives another K".into()));
+    }
+    Ok(Issued {
+        officer: officer.to_owned(),
+        key: new,
+    })
+}

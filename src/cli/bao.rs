@@ -37,6 +37,23 @@ enum BaoCommand {
     Unseal(UnsealArgs),
     /// RECORD's officers and threshold, and each node's seal status.
     Status(StatusArgs),
+    /// A new officer's key on the same polynomial, from a threshold of keys; the other
+    /// keys are unchanged.
+    AddOfficer(AddOfficerArgs),
+}
+
+#[derive(Debug, Args)]
+struct AddOfficerArgs {
+    /// The RECORD file (replaced with the new officer added).
+    record: PathBuf,
+    /// The new officer's name.
+    name: String,
+    /// A threshold of officers' key files (repeatable), each checked against RECORD.
+    #[arg(long = "key-file", value_name = "FILE", required = true)]
+    key_files: Vec<PathBuf>,
+    /// Directory for the new key file, DIR/NAME.key (a new file, mode 0600).
+    #[arg(long, value_name = "DIR")]
+    shares_out: PathBuf,
 }
 
 /// Which nodes, and how to reach them.
@@ -170,6 +187,7 @@ pub fn run(args: BaoArgs) -> Result<Zeroizing<String>, Failure> {
         BaoCommand::Verify(args) => run_verify(args),
         BaoCommand::Unseal(args) => run_unseal(args),
         BaoCommand::Status(args) => run_status(args),
+        BaoCommand::AddOfficer(args) => run_add_officer(args),
     }
 }
 
@@ -541,4 +559,47 @@ pub fn start_keeper(
     svault::agent::bao::Keeper::start(agent, addrs, &tls, key_name)
         .map(Some)
         .map_err(|e| Failure::usage(e.to_string()))
+}
+
+fn run_add_officer(args: AddOfficerArgs) -> Result<Zeroizing<String>, Failure> {
+    let mut record = load_record(&args.record)?;
+    init::check_plan(1, std::slice::from_ref(&args.name)).map_err(init_failure)?;
+    let path = args.shares_out.join(format!("{}.key", args.name));
+    must_not_exist(&path, "the key file")?;
+    let mut keys = Vec::new();
+    for file in &args.key_files {
+        keys.push((
+            file.display().to_string(),
+            key::read_file(file).map_err(key_failure)?,
+        ));
+    }
+    let accepted = key::check_all(&record, keys).map_err(|r| refusal_failure(&r))?;
+    let issued =
+        key::extend(&record, &accepted, &args.name).map_err(|e| Failure::new(e.to_string()))?;
+    let mut staged = Staged::new();
+    let text = key::file_text(&issued.officer, &issued.key, record.cluster.id.as_deref());
+    let tmp = staged
+        .add(&path, text.as_bytes(), 0o600)
+        .map_err(|e| Failure::io(format!("cannot write {}: {e}", path.display())))?;
+    let read = key::read_file(&tmp).map_err(key_failure)?;
+    if !key::same_key(&issued.key, &read) {
+        return Err(Failure::new(format!(
+            "the key read back from {} differs from the key made; nothing was written",
+            path.display()
+        )));
+    }
+    record
+        .officers
+        .push(record::OfficerEntry::commit(&issued.officer, &read));
+    staged
+        .commit()
+        .map_err(|(p, e)| Failure::io(format!("cannot write the key file {}: {e}", p.display())))?;
+    record::replace(&args.record, &record).map_err(|e| Failure::io(error_chain(&e)))?;
+    Ok(Zeroizing::new(format!(
+        "officer {}: key verified, {} (x = {}); record updated: {}\n",
+        args.name,
+        path.display(),
+        read.x(),
+        args.record.display()
+    )))
 }
