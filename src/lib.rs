@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 pub mod agent;
+pub mod bao;
 pub mod boot;
 pub mod ceremony;
 pub mod env;

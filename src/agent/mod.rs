@@ -20,6 +20,7 @@
 //! unsealing its own vault would.
 
 pub mod audit;
+pub mod bao;
 pub mod client;
 pub mod policy;
 pub mod protocol;

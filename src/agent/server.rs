@@ -361,6 +361,33 @@ impl Agent {
     }
 }
 
+impl Agent {
+    /// A handle on the running agent for the OpenBao keeper ([`super::bao`]).
+    pub(crate) fn watch(&self) -> Watch {
+        Watch(Arc::clone(&self.shared))
+    }
+}
+
+/// What [`super::bao`] may see of a running agent: one credential while unsealed, the
+/// audit log, and whether the agent is stopping.
+pub(crate) struct Watch(Arc<Shared>);
+
+impl Watch {
+    pub(crate) fn credential(&self, name: &str) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+        let state = self.0.read();
+        let value = state.unsealed.as_ref()?.get(name)?;
+        Some(zeroize::Zeroizing::new(value.expose().to_vec()))
+    }
+
+    pub(crate) fn audit(&self) -> &Audit {
+        &self.0.audit
+    }
+
+    pub(crate) fn stopping(&self) -> bool {
+        self.0.stop.load(Ordering::SeqCst)
+    }
+}
+
 impl Drop for Agent {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);

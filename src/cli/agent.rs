@@ -48,6 +48,15 @@ pub struct AgentArgs {
     /// Discard submitted shares this many seconds after the first, unless unsealed.
     #[arg(long, value_name = "SECS", default_value_t = 900)]
     expire: u64,
+    /// Keep this OpenBao node unsealed while the vault is (repeatable; docs/BAO.md).
+    #[arg(long = "bao-addr", value_name = "URL")]
+    bao_addrs: Vec<String>,
+    /// The credential holding OpenBao's unseal key.
+    #[arg(long, value_name = "NAME", default_value = svault::agent::bao::DEFAULT_KEY_NAME)]
+    bao_key: String,
+    /// PEM file of the CA for https --bao-addr nodes.
+    #[arg(long, value_name = "FILE")]
+    bao_ca_cert: Option<PathBuf>,
 }
 
 /// Runs the agent until SIGTERM, SIGINT or SIGHUP; then seals and removes its sockets.
@@ -84,8 +93,15 @@ pub fn run_agent(args: AgentArgs) -> Result<Zeroizing<String>, Failure> {
         args.vault.display(),
         args.socket.display()
     ));
+    let keeper = super::bao::start_keeper(
+        &agent,
+        &args.bao_addrs,
+        args.bao_ca_cert.as_deref(),
+        &args.bao_key,
+    )?;
     let signal = signals.wait();
     agent.stop();
+    drop(keeper);
     if let Ok(signal) = signal {
         eprint_lines(&format!("stopped by {signal:?}; the vault is sealed"));
     }

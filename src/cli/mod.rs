@@ -21,6 +21,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod agent;
+mod bao;
 mod ceremony;
 pub mod quorum;
 mod shamir;
@@ -117,6 +118,8 @@ enum Command {
     AddOfficer(ceremony::AddOfficerArgs),
     /// Replace the master secret and every share (a new ceremony), after a quorum.
     Rekey(ceremony::RekeyArgs),
+    /// OpenBao clusters: a verified unseal-key ceremony, checked unseal, drills.
+    Bao(bao::BaoArgs),
 }
 
 /// A process exit status. The numbers are part of the interface: scripts rely on them.
@@ -232,6 +235,7 @@ pub fn main() -> ExitCode {
         Command::Init(args) => ceremony::run_init(args),
         Command::AddOfficer(args) => ceremony::run_add_officer(args),
         Command::Rekey(args) => ceremony::run_rekey(args),
+        Command::Bao(args) => bao::run(args),
     };
     match result {
         Ok(output) => write_stdout(output.as_bytes()).into(),

@@ -1,0 +1,605 @@
+//! `svault bao …`: verified unseal keys for OpenBao (and Vault) clusters. The library
+//! (`svault::bao`) does the work; this module parses arguments, reads key files and
+//! prompts, and writes what the ceremony produced (docs/BAO.md).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use svault::bao::files::{self, Staged};
+use svault::bao::init::{self, InitError};
+use svault::bao::key::{self, Accepted};
+use svault::bao::record::{self, Record};
+use svault::bao::unseal::{self, Outcome};
+use svault::bao::{Node, Tls};
+use svault::secret::SecretBytes;
+use svault::shamir::Share;
+use svault::share::unseal_key;
+use zeroize::Zeroizing;
+
+use super::Failure;
+
+/// Operate an OpenBao cluster with svault-verified unseal keys.
+#[derive(Debug, Args)]
+pub struct BaoArgs {
+    #[command(subcommand)]
+    command: BaoCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum BaoCommand {
+    /// Initialise OpenBao with one key per officer, verified by svault; write RECORD.
+    Init(InitArgs),
+    /// The drill, offline: is this key file an officer's key of RECORD?
+    Verify(VerifyArgs),
+    /// Check keys against RECORD, then submit them to every node given.
+    Unseal(UnsealArgs),
+    /// RECORD's officers and threshold, and each node's seal status.
+    Status(StatusArgs),
+    /// A new officer's key on the same polynomial, from a threshold of keys; the other
+    /// keys are unchanged.
+    AddOfficer(AddOfficerArgs),
+}
+
+#[derive(Debug, Args)]
+struct AddOfficerArgs {
+    /// The RECORD file (replaced with the new officer added).
+    record: PathBuf,
+    /// The new officer's name.
+    name: String,
+    /// A threshold of officers' key files (repeatable), each checked against RECORD.
+    #[arg(long = "key-file", value_name = "FILE", required = true)]
+    key_files: Vec<PathBuf>,
+    /// Directory for the new key file, DIR/NAME.key (a new file, mode 0600).
+    #[arg(long, value_name = "DIR")]
+    shares_out: PathBuf,
+}
+
+/// Which nodes, and how to reach them.
+#[derive(Debug, Args)]
+struct NodeArgs {
+    /// A node's address (repeatable); default $BAO_ADDR, then $VAULT_ADDR.
+    #[arg(long = "addr", value_name = "URL")]
+    addrs: Vec<String>,
+    /// PEM file of the CA that signed the nodes' certificates; default $BAO_CACERT, then
+    /// $VAULT_CACERT.
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+}
+
+impl NodeArgs {
+    fn nodes(&self) -> Result<Vec<Node>, Failure> {
+        let addrs: Vec<String> = if self.addrs.is_empty() {
+            env_first(&["BAO_ADDR", "VAULT_ADDR"]).into_iter().collect()
+        } else {
+            self.addrs.clone()
+        };
+        if addrs.is_empty() {
+            return Err(Failure::usage(
+                "no node given: pass --addr URL (or set BAO_ADDR)",
+            ));
+        }
+        let ca = self
+            .ca_cert
+            .clone()
+            .or_else(|| env_first(&["BAO_CACERT", "VAULT_CACERT"]).map(PathBuf::from));
+        let tls = match ca {
+            Some(path) => Tls::ca_file(&path).map_err(|e| Failure::io(e.to_string()))?,
+            None => Tls::system(),
+        };
+        addrs
+            .iter()
+            .map(|a| Node::new(a, &tls).map_err(|e| Failure::usage(e.to_string())))
+            .collect()
+    }
+}
+
+fn env_first(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
+}
+
+#[derive(Debug, Args)]
+#[command(after_long_help = "\
+Example:
+  svault bao init cluster.record --addr http://127.0.0.1:8200 --addr http://127.0.0.1:8210 \\
+      --threshold 2 --officer alice --officer bob --officer carol \\
+      --shares-out keys/ --root-token-out root.token
+
+OpenBao's own keys are combined in memory and never printed or stored. Nothing is
+written unless every key file was read back and matched and a threshold of the new
+keys unsealed the first node.")]
+struct InitArgs {
+    /// The RECORD file to create (public JSON; it must not exist).
+    record: PathBuf,
+    #[command(flatten)]
+    nodes: NodeArgs,
+    /// How many officers' keys unseal the cluster.
+    #[arg(long, value_name = "T")]
+    threshold: u8,
+    /// An officer (repeatable); each gets DIR/NAME.key.
+    #[arg(long = "officer", value_name = "NAME", required = true)]
+    officers: Vec<String>,
+    /// Directory for the key files (new files, mode 0600).
+    #[arg(long, value_name = "DIR")]
+    shares_out: Option<PathBuf>,
+    /// Where to put OpenBao's root token (a new file, mode 0600).
+    #[arg(long, value_name = "FILE")]
+    root_token_out: Option<PathBuf>,
+    /// How long to wait for the other nodes to report initialised, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "30")]
+    wait: u64,
+    /// Also store the unseal key K (64 hex characters) and the root token
+    /// (`bao/root-token`) in this svault vault, for `svault agent --bao-addr`; its quorum
+    /// is gathered first.
+    #[arg(long, value_name = "VAULT")]
+    vault: Option<PathBuf>,
+    /// The credential that holds K in --vault.
+    #[arg(long, value_name = "NAME", default_value = svault::agent::bao::DEFAULT_KEY_NAME)]
+    name: String,
+    #[command(flatten)]
+    quorum: super::quorum::QuorumArgs,
+}
+
+/// The credential that holds the root token with `--vault`.
+const ROOT_TOKEN_NAME: &str = "bao/root-token";
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// The RECORD file.
+    record: PathBuf,
+    /// The key file to check.
+    #[arg(long, value_name = "FILE")]
+    key_file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct UnsealArgs {
+    /// The RECORD file.
+    record: PathBuf,
+    #[command(flatten)]
+    nodes: NodeArgs,
+    /// A key file (repeatable); without any, keys are asked for with echo off.
+    #[arg(long = "key-file", value_name = "FILE")]
+    key_files: Vec<PathBuf>,
+    /// How long to wait for a node to report initialised (joined), in seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "30")]
+    wait: u64,
+}
+
+#[derive(Debug, Args)]
+struct StatusArgs {
+    /// The RECORD file.
+    record: PathBuf,
+    #[command(flatten)]
+    nodes: NodeArgs,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `svault bao …`.
+pub fn run(args: BaoArgs) -> Result<Zeroizing<String>, Failure> {
+    match args.command {
+        BaoCommand::Init(args) => run_init(args),
+        BaoCommand::Verify(args) => run_verify(args),
+        BaoCommand::Unseal(args) => run_unseal(args),
+        BaoCommand::Status(args) => run_status(args),
+        BaoCommand::AddOfficer(args) => run_add_officer(args),
+    }
+}
+
+fn load_record(path: &Path) -> Result<Record, Failure> {
+    Record::load(path).map_err(|e| match e {
+        record::RecordError::Read { .. } => Failure::io(e.to_string()),
+        other => Failure::new(other.to_string()),
+    })
+}
+
+fn init_failure(error: InitError) -> Failure {
+    match error {
+        InitError::Plan(_) => Failure::usage(error.to_string()),
+        other => {
+            let text = error_chain(&other);
+            Failure::new(text)
+        }
+    }
+}
+
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let text = e.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        cause = e.source();
+    }
+    line
+}
+
+fn must_not_exist(path: &Path, what: &str) -> Result<(), Failure> {
+    if path.symlink_metadata().is_ok() {
+        return Err(Failure::usage(format!(
+            "{what} {} already exists; nothing was sent (svault never writes over it)",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+fn run_init(args: InitArgs) -> Result<Zeroizing<String>, Failure> {
+    init::check_plan(args.threshold, &args.officers).map_err(init_failure)?;
+    let Some(dir) = args.shares_out.as_deref() else {
+        return Err(Failure::usage(
+            "--shares-out DIR is needed: each officer's key is written there, read back and \
+             verified",
+        ));
+    };
+    if args.root_token_out.is_none() && args.vault.is_none() {
+        return Err(Failure::usage(
+            "--root-token-out FILE or --vault VAULT is needed: OpenBao's root token is shown \
+             once, and svault prints it nowhere",
+        ));
+    }
+    let nodes = args.nodes.nodes()?;
+    // Everything that could stop the writing is checked before OpenBao is touched.
+    must_not_exist(&args.record, "the record")?;
+    if let Some(path) = &args.root_token_out {
+        must_not_exist(path, "the root token file")?;
+    }
+    if !dir.is_dir() {
+        return Err(Failure::io(format!(
+            "{} is not a directory; create it first (nothing was sent)",
+            dir.display()
+        )));
+    }
+    let key_paths: Vec<PathBuf> = args
+        .officers
+        .iter()
+        .map(|o| dir.join(format!("{o}.key")))
+        .collect();
+    for path in &key_paths {
+        must_not_exist(path, "the key file")?;
+    }
+
+    // The vault's quorum is gathered before OpenBao is touched.
+    let mut vault = match &args.vault {
+        Some(path) => {
+            let unsealed = super::quorum::unseal(path, &args.quorum)?;
+            for name in [args.name.as_str(), ROOT_TOKEN_NAME] {
+                if unsealed.get(name).is_some() {
+                    return Err(Failure::usage(format!(
+                        "{} already holds a credential {name}; nothing was sent (remove it \
+                         first, or choose --name)",
+                        path.display()
+                    )));
+                }
+            }
+            Some(unsealed)
+        }
+        None => None,
+    };
+
+    let first = &nodes[0];
+    let fresh = init::start(first, args.threshold, &args.officers).map_err(init_failure)?;
+    let mut staged = Staged::new();
+    let mut verified: Vec<Accepted> = Vec::new();
+    for (issued, path) in fresh.issued().iter().zip(&key_paths) {
+        let text = key::file_text(&issued.officer, &issued.key, None);
+        let tmp = staged.add(path, text.as_bytes(), 0o600).map_err(|e| {
+            init_failure(InitError::ReadBack {
+                officer: issued.officer.clone(),
+                reason: format!("cannot write {}: {e}", path.display()),
+            })
+        })?;
+        let read = key::read_file(&tmp).map_err(|e| {
+            init_failure(InitError::ReadBack {
+                officer: issued.officer.clone(),
+                reason: e.to_string(),
+            })
+        })?;
+        verified.push(fresh.verify(&issued.officer, read).map_err(init_failure)?);
+    }
+    let proven = fresh.prove(first, &verified).map_err(init_failure)?;
+
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: initialised and unsealed with the new keys",
+        first.name()
+    );
+    let mut warnings = Vec::new();
+    for node in &nodes[1..] {
+        match unseal::unseal_node(
+            node,
+            &proven.record,
+            &verified,
+            Duration::from_secs(args.wait),
+        ) {
+            Ok(outcome) => {
+                let _ = writeln!(out, "{}: {}", node.name(), describe(&outcome));
+            }
+            Err(e) => warnings.push(e.to_string()),
+        }
+    }
+
+    if let Some(unsealed) = vault.as_mut() {
+        // K as 64 lowercase hex characters (the encoder is constant time; the x byte
+        // it appends is cut off).
+        let mut hex = unseal_key::encode(
+            &Share::new(1, proven.secret.to_vec()),
+            unseal_key::Format::Hex,
+        );
+        hex.truncate(2 * proven.secret.len());
+        let stored = unsealed
+            .set(&args.name, SecretBytes::new(hex.as_bytes().to_vec()))
+            .and_then(|()| {
+                unsealed.set(
+                    ROOT_TOKEN_NAME,
+                    SecretBytes::new(proven.root_token.as_bytes().to_vec()),
+                )
+            });
+        stored.map_err(|e| Failure::usage(e.to_string()))?;
+        unsealed.save().map_err(|e| {
+            Failure::io(format!(
+                "cannot save the vault: {}; nothing was written",
+                error_chain(&e)
+            ))
+        })?;
+    }
+    if let Some(path) = &args.root_token_out {
+        let mut token = Zeroizing::new(proven.root_token.to_string());
+        token.push('\n');
+        files::create_new(path, token.as_bytes(), 0o600).map_err(|e| {
+            Failure::io(format!(
+                "cannot write the root token to {}: {e}; nothing else was written",
+                path.display()
+            ))
+        })?;
+    }
+    record::write_new(&args.record, &proven.record).map_err(|e| Failure::io(error_chain(&e)))?;
+    staged.commit().map_err(|(path, e)| {
+        Failure::io(format!("cannot write the key file {}: {e}", path.display()))
+    })?;
+    for (officer, path) in args.officers.iter().zip(&key_paths) {
+        let _ = writeln!(out, "officer {officer}: key verified, {}", path.display());
+    }
+    let _ = writeln!(out, "record written: {}", args.record.display());
+    if let Some(path) = &args.vault {
+        let _ = writeln!(
+            out,
+            "unseal key stored as {} and root token as {ROOT_TOKEN_NAME} in {}",
+            args.name,
+            path.display()
+        );
+    }
+    for warning in &warnings {
+        super::eprint_lines(&format!(
+            "warning: {warning}; run `svault bao unseal` for it"
+        ));
+    }
+    Ok(Zeroizing::new(out))
+}
+
+fn describe(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Progress {
+            progress,
+            threshold,
+        } => format!("{progress} of {threshold}"),
+        Outcome::Unsealed => "unsealed".into(),
+        Outcome::AlreadyUnsealed => "already unsealed, nothing sent".into(),
+    }
+}
+
+fn run_verify(args: VerifyArgs) -> Result<Zeroizing<String>, Failure> {
+    let record = load_record(&args.record)?;
+    let key = key::read_file(&args.key_file).map_err(key_failure)?;
+    let name = args.key_file.display().to_string();
+    match key::check_all(&record, vec![(name, key)]) {
+        Ok(accepted) => {
+            let officer = accepted.first().map(Accepted::officer).unwrap_or_default();
+            Ok(Zeroizing::new(format!("{officer}\n")))
+        }
+        Err(refusals) => Err(refusal_failure(&refusals)),
+    }
+}
+
+fn key_failure(error: key::KeyTextError) -> Failure {
+    match error {
+        key::KeyTextError::Read { .. } => Failure::io(error_chain(&error)),
+        other => Failure::new(other.to_string()),
+    }
+}
+
+fn refusal_failure(refusals: &[key::Refusal]) -> Failure {
+    let lines: Vec<String> = refusals.iter().map(ToString::to_string).collect();
+    Failure::new(format!(
+        "{}\nno key was sent; the nodes' progress is unchanged",
+        lines.join("\n")
+    ))
+}
+
+fn read_keys(args: &UnsealArgs) -> Result<Vec<(String, Share)>, Failure> {
+    let mut keys = Vec::new();
+    if !args.key_files.is_empty() {
+        for path in &args.key_files {
+            keys.push((
+                path.display().to_string(),
+                key::read_file(path).map_err(key_failure)?,
+            ));
+        }
+        return Ok(keys);
+    }
+    loop {
+        let label = format!("typed key {}", keys.len() + 1);
+        let prompt = format!("svault: {label} (hex or base64; empty line to finish): ");
+        let text = Zeroizing::new(
+            rpassword::prompt_password(prompt)
+                .map_err(|e| Failure::io(format!("cannot read a key from the terminal: {e}")))?,
+        );
+        if text.trim().is_empty() {
+            break;
+        }
+        keys.push((
+            label.clone(),
+            key::parse_text(&text, &label).map_err(key_failure)?,
+        ));
+    }
+    if keys.is_empty() {
+        return Err(Failure::usage(
+            "no key given: pass --key-file FILE or type a key",
+        ));
+    }
+    Ok(keys)
+}
+
+fn run_unseal(args: UnsealArgs) -> Result<Zeroizing<String>, Failure> {
+    let record = load_record(&args.record)?;
+    let nodes = args.nodes.nodes()?;
+    let keys = read_keys(&args)?;
+    let accepted = key::check_all(&record, keys).map_err(|r| refusal_failure(&r))?;
+    let mut out = String::new();
+    let mut failures = Vec::new();
+    for node in &nodes {
+        match unseal::unseal_node(node, &record, &accepted, Duration::from_secs(args.wait)) {
+            Ok(outcome) => {
+                let _ = writeln!(out, "{}: {}", node.name(), describe(&outcome));
+            }
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    if failures.is_empty() {
+        Ok(Zeroizing::new(out))
+    } else {
+        Err(Failure::new(format!("{out}{}", failures.join("\n"))))
+    }
+}
+
+fn run_status(args: StatusArgs) -> Result<Zeroizing<String>, Failure> {
+    let record = load_record(&args.record)?;
+    let nodes = args.nodes.nodes()?;
+    let mut rows = Vec::new();
+    for node in &nodes {
+        rows.push((node.name().to_owned(), node.seal_status()));
+    }
+    let out = if args.json {
+        let officers: Vec<_> = record
+            .officers
+            .iter()
+            .map(|o| serde_json::json!({ "name": o.name, "x": o.x }))
+            .collect();
+        let nodes: Vec<_> = rows
+            .iter()
+            .map(|(name, status)| match status {
+                Ok(s) => serde_json::json!({
+                    "node": name, "initialized": s.initialized, "sealed": s.sealed,
+                    "progress": s.progress, "threshold": s.t,
+                }),
+                Err(e) => serde_json::json!({ "node": name, "error": e.to_string() }),
+            })
+            .collect();
+        let mut text = serde_json::json!({
+            "threshold": record.threshold,
+            "officers": officers,
+            "cluster_id": record.cluster.id,
+            "nodes": nodes,
+        })
+        .to_string();
+        text.push('\n');
+        text
+    } else {
+        let mut text = String::new();
+        let names: Vec<&str> = record.officers.iter().map(|o| o.name.as_str()).collect();
+        let _ = writeln!(
+            text,
+            "threshold {} of {} officers: {}",
+            record.threshold,
+            names.len(),
+            names.join(", ")
+        );
+        if let Some(id) = &record.cluster.id {
+            let _ = writeln!(text, "cluster {id}");
+        }
+        for (name, status) in &rows {
+            let _ = match status {
+                Ok(s) if !s.initialized => writeln!(text, "{name}: not initialised"),
+                Ok(s) if s.sealed => writeln!(text, "{name}: sealed, {} of {}", s.progress, s.t),
+                Ok(_) => writeln!(text, "{name}: unsealed"),
+                Err(e) => writeln!(text, "{name}: {e}"),
+            };
+        }
+        text
+    };
+    if rows.iter().any(|(_, s)| s.is_err()) {
+        return Err(Failure::new(out));
+    }
+    Ok(Zeroizing::new(out))
+}
+
+/// Starts the agent's OpenBao keeper when `--bao-addr` was given.
+pub fn start_keeper(
+    agent: &svault::agent::Agent,
+    addrs: &[String],
+    ca_cert: Option<&Path>,
+    key_name: &str,
+) -> Result<Option<svault::agent::bao::Keeper>, Failure> {
+    if addrs.is_empty() {
+        return Ok(None);
+    }
+    let tls = match ca_cert {
+        Some(path) => Tls::ca_file(path).map_err(|e| Failure::io(e.to_string()))?,
+        None => Tls::system(),
+    };
+    svault::agent::bao::Keeper::start(agent, addrs, &tls, key_name)
+        .map(Some)
+        .map_err(|e| Failure::usage(e.to_string()))
+}
+
+fn run_add_officer(args: AddOfficerArgs) -> Result<Zeroizing<String>, Failure> {
+    let mut record = load_record(&args.record)?;
+    init::check_plan(1, std::slice::from_ref(&args.name)).map_err(init_failure)?;
+    let path = args.shares_out.join(format!("{}.key", args.name));
+    must_not_exist(&path, "the key file")?;
+    let mut keys = Vec::new();
+    for file in &args.key_files {
+        keys.push((
+            file.display().to_string(),
+            key::read_file(file).map_err(key_failure)?,
+        ));
+    }
+    let accepted = key::check_all(&record, keys).map_err(|r| refusal_failure(&r))?;
+    let issued =
+        key::extend(&record, &accepted, &args.name).map_err(|e| Failure::new(e.to_string()))?;
+    let mut staged = Staged::new();
+    let text = key::file_text(&issued.officer, &issued.key, record.cluster.id.as_deref());
+    let tmp = staged
+        .add(&path, text.as_bytes(), 0o600)
+        .map_err(|e| Failure::io(format!("cannot write {}: {e}", path.display())))?;
+    let read = key::read_file(&tmp).map_err(key_failure)?;
+    if !key::same_key(&issued.key, &read) {
+        return Err(Failure::new(format!(
+            "the key read back from {} differs from the key made; nothing was written",
+            path.display()
+        )));
+    }
+    record
+        .officers
+        .push(record::OfficerEntry::commit(&issued.officer, &read));
+    staged
+        .commit()
+        .map_err(|(p, e)| Failure::io(format!("cannot write the key file {}: {e}", p.display())))?;
+    record::replace(&args.record, &record).map_err(|e| Failure::io(error_chain(&e)))?;
+    Ok(Zeroizing::new(format!(
+        "officer {}: key verified, {} (x = {}); record updated: {}\n",
+        args.name,
+        path.display(),
+        read.x(),
+        args.record.display()
+    )))
+}

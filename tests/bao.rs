@@ -1,0 +1,690 @@
+//! `svault bao` against a real 3-node OpenBao Raft cluster on 127.0.0.1 (see
+//! tests/bao_cluster): the ceremony, the drill, checked unseal with named wrong keys,
+//! and the bad inputs of the design's table, each shown to change nothing on the node.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod bao_cluster;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use bao_cluster::{Cluster, bao_binary, http};
+use svault::share::unseal_key;
+
+fn svault(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_svault"))
+        .args(args)
+        .env_remove("BAO_ADDR")
+        .env_remove("VAULT_ADDR")
+        .output()
+        .expect("run svault")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Line 1 of a key file.
+fn key_line(path: &Path) -> String {
+    fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// A copy of `from` at `to` with one hex digit of the value changed (a typo).
+fn mistype(from: &Path, to: &Path) {
+    let mut line: Vec<u8> = key_line(from).into_bytes();
+    line[10] = if line[10] == b'0' { b'1' } else { b'0' };
+    fs::write(to, [line, b"\n".to_vec()].concat()).unwrap();
+}
+
+struct Initialised {
+    cluster: Cluster,
+    record: PathBuf,
+    keys: Vec<PathBuf>,
+    root_token: String,
+    init_output: String,
+}
+
+const OFFICERS: [&str; 5] = ["alice", "bob", "carol", "dave", "erin"];
+
+fn init_cluster(bin: &Path) -> Initialised {
+    let cluster = Cluster::start(bin, 3, true);
+    let dir = cluster.dir.path().to_path_buf();
+    let keys_dir = dir.join("keys");
+    fs::create_dir(&keys_dir).unwrap();
+    let record = dir.join("cluster.record");
+    let token = dir.join("root.token");
+    // The vault that will hold K for the agent: one officer, 1 of 1.
+    let vault = dir.join("ops.svault");
+    let out = svault(&[
+        "init",
+        p(&vault),
+        "--threshold",
+        "1",
+        "--officer",
+        "ops",
+        "--shares-out",
+        p(&dir),
+    ]);
+    assert!(out.status.success(), "svault init: {}", text(&out.stderr));
+    let mut args = vec!["bao".to_owned(), "init".into(), p(&record).into()];
+    for node in &cluster.nodes {
+        args.extend(["--addr".into(), node.url()]);
+    }
+    args.extend(["--threshold".into(), "3".into()]);
+    for officer in OFFICERS {
+        args.extend(["--officer".into(), officer.into()]);
+    }
+    args.extend([
+        "--shares-out".into(),
+        p(&keys_dir).into(),
+        "--root-token-out".into(),
+        p(&token).into(),
+        "--vault".into(),
+        p(&vault).into(),
+        "--share-file".into(),
+        p(&dir.join("ops.share")).into(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = svault(&args);
+    assert!(
+        out.status.success(),
+        "init failed: {}\n{}",
+        text(&out.stderr),
+        cluster.log(0)
+    );
+    let root_token = fs::read_to_string(&token).unwrap().trim().to_owned();
+    assert_eq!(
+        fs::metadata(&token).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let keys = OFFICERS
+        .iter()
+        .map(|o| keys_dir.join(format!("{o}.key")))
+        .collect();
+    Initialised {
+        cluster,
+        record,
+        keys,
+        root_token,
+        init_output: format!("{}{}", text(&out.stdout), text(&out.stderr)),
+    }
+}
+
+/// The ceremony and everything after it, on one cluster (started once: OpenBao nodes
+/// take seconds to start).
+#[test]
+fn cluster_ceremony_drill_and_checked_unseal() {
+    let Some(bin) = bao_binary() else { return };
+    let Initialised {
+        mut cluster,
+        record,
+        keys,
+        root_token,
+        init_output,
+    } = init_cluster(&bin);
+
+    // Every node was unsealed by the ceremony.
+    for i in 0..3 {
+        cluster.wait_sealed(i, false);
+    }
+    assert!(root_token.starts_with("s."), "not a root token");
+
+    // Key files: 0600, line 1 exactly 66 lowercase hex characters, the rest comments.
+    let mut hex_keys = Vec::new();
+    for path in &keys {
+        assert_eq!(
+            fs::metadata(path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let body = fs::read_to_string(path).unwrap();
+        let line = key_line(path);
+        assert_eq!(line.len(), 66);
+        assert!(
+            line.bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+        );
+        assert!(
+            body.lines()
+                .skip(1)
+                .all(|l| l.is_empty() || l.starts_with('#'))
+        );
+        hex_keys.push(line);
+    }
+    // No key and no token in RECORD or in anything printed.
+    let record_text = fs::read_to_string(&record).unwrap();
+    for secret in hex_keys.iter().chain([&root_token]) {
+        assert!(!record_text.contains(secret.as_str()));
+        assert!(!init_output.contains(secret.as_str()));
+        assert!(!record_text.contains(&secret[..64.min(secret.len())]));
+    }
+    let record_json: serde_json::Value = serde_json::from_str(&record_text).unwrap();
+    assert_eq!(record_json["threshold"], 3);
+    assert!(record_json["cluster"]["id"].is_string());
+
+    // The keys combine independently: every 3 of the 5 give one K.
+    let shares: Vec<_> = hex_keys
+        .iter()
+        .map(|k| unseal_key::parse(k).unwrap())
+        .collect();
+    let k = {
+        let first = [0usize, 1, 2].map(|i| copy(&shares[i]));
+        unseal_key::combine(&first).unwrap().to_vec()
+    };
+    for a in 0..5 {
+        for b in a + 1..5 {
+            for c in b + 1..5 {
+                let set = [a, b, c].map(|i| copy(&shares[i]));
+                assert_eq!(unseal_key::combine(&set).unwrap().to_vec(), k);
+            }
+        }
+    }
+
+    // ... and unseal a restarted follower when submitted by plain HTTP.
+    cluster.restart(2);
+    cluster.wait_sealed(2, true);
+    wait_initialised(&cluster, 2);
+    for key in &hex_keys[2..5] {
+        let (status, _) = http(
+            cluster.nodes[2].api_port,
+            "PUT",
+            "/v1/sys/unseal",
+            &format!("{{\"key\":\"{key}\"}}"),
+        )
+        .unwrap();
+        assert_eq!(status, 200);
+    }
+    cluster.wait_sealed(2, false);
+
+    // The drill, offline.
+    for (officer, path) in OFFICERS.iter().zip(&keys) {
+        let out = svault(&["bao", "verify", p(&record), "--key-file", p(path)]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), format!("{officer}\n"));
+    }
+    let dir = cluster.dir.path().to_path_buf();
+    let typo = dir.join("bob-typo.key");
+    mistype(&keys[1], &typo);
+    let out = svault(&["bao", "verify", p(&record), "--key-file", p(&typo)]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("not officer bob's key"), "{err}");
+    assert!(!err.contains(&key_line(&typo)[..20]));
+    // A key of another split at an x the record lacks.
+    let foreign = dir.join("foreign.key");
+    let used: Vec<u8> = shares.iter().map(|s| s.x()).collect();
+    let x = (1..=255u8).find(|x| !used.contains(x)).unwrap();
+    fs::write(&foreign, format!("{}{x:02x}\n", "ab".repeat(32))).unwrap();
+    let out = svault(&["bao", "verify", p(&record), "--key-file", p(&foreign)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("not a key of this record"));
+
+    // A restarted leader-or-follower, and wrong keys named before anything is sent.
+    cluster.restart(1);
+    cluster.wait_sealed(1, true);
+    wait_initialised(&cluster, 1);
+    let node = cluster.nodes[1].url();
+    let before = cluster.seal_status(1);
+    assert_eq!(before["progress"], 0);
+    // A key of another cluster at an officer's x (same x as carol, other value).
+    let other_cluster = dir.join("other-cluster.key");
+    fs::write(
+        &other_cluster,
+        format!("{}{:02x}\n", "cd".repeat(32), shares[2].x()),
+    )
+    .unwrap();
+    let duplicate = dir.join("alice-again.key");
+    fs::copy(&keys[0], &duplicate).unwrap();
+    let cases: [(&[&Path], &str); 3] = [
+        (&[&keys[0], &typo, &keys[3]], "not officer bob's key"),
+        (&[&keys[0], &other_cluster], "not officer carol's key"),
+        (
+            &[&keys[0], &keys[3], &duplicate],
+            "officer alice's key was already given",
+        ),
+    ];
+    for (files, expected) in cases {
+        let mut args = vec!["bao", "unseal", p(&record), "--addr", &node];
+        for f in files {
+            args.extend(["--key-file", p(f)]);
+        }
+        let out = svault(&args);
+        assert_eq!(out.status.code(), Some(1), "{expected}");
+        let err = text(&out.stderr);
+        assert!(err.contains(expected), "{err}");
+        assert!(err.contains("no key was sent"), "{err}");
+        assert!(out.stdout.is_empty());
+        let after = cluster.seal_status(1);
+        assert_eq!(
+            after["progress"], before["progress"],
+            "{expected}: progress changed"
+        );
+        assert_eq!(after["sealed"], true);
+    }
+    // An older split's key is not there yet (no rotation); too few keys: progress shown.
+    let out = svault(&[
+        "bao",
+        "unseal",
+        p(&record),
+        "--addr",
+        &node,
+        "--key-file",
+        p(&keys[0]),
+        "--key-file",
+        p(&keys[4]),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!("{}: 2 of 3\n", cluster.nodes[1].name())
+    );
+    assert_eq!(cluster.seal_status(1)["progress"], 2);
+    // The third officer, in hex or base64: unsealed.
+    let out = svault(&[
+        "bao",
+        "unseal",
+        p(&record),
+        "--addr",
+        &node,
+        "--key-file",
+        p(&keys[3]),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!("{}: unsealed\n", cluster.nodes[1].name())
+    );
+    assert_eq!(cluster.seal_status(1)["sealed"], false);
+
+    // All three nodes at once after a restart of two; the third reports already unsealed.
+    cluster.restart(0);
+    cluster.restart(2);
+    wait_initialised(&cluster, 0);
+    wait_initialised(&cluster, 2);
+    let (u0, u1, u2) = (
+        cluster.nodes[0].url(),
+        cluster.nodes[1].url(),
+        cluster.nodes[2].url(),
+    );
+    let out = svault(&[
+        "bao",
+        "unseal",
+        p(&record),
+        "--addr",
+        &u0,
+        "--addr",
+        &u1,
+        "--addr",
+        &u2,
+        "--key-file",
+        p(&keys[1]),
+        "--key-file",
+        p(&keys[2]),
+        "--key-file",
+        p(&keys[4]),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&format!("{}: unsealed", cluster.nodes[0].name())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{}: already unsealed", cluster.nodes[1].name())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{}: unsealed", cluster.nodes[2].name())),
+        "{stdout}"
+    );
+    for i in 0..3 {
+        assert_eq!(cluster.seal_status(i)["sealed"], false);
+    }
+
+    // K and the root token are in the vault; K is what the officers' keys combine to.
+    let get = |name: &str| {
+        let out = svault(&[
+            "get",
+            p(&dir.join("ops.svault")),
+            name,
+            "--share-file",
+            p(&dir.join("ops.share")),
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let k_hex: String = k.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(get("bao/unseal-key").trim_end(), k_hex);
+    assert_eq!(get("bao/root-token").trim_end(), root_token);
+
+    // The agent keeps the cluster unsealed: a killed and restarted node comes back
+    // with no one typing; sealing the agent stops it.
+    agent_keeps_the_cluster_unsealed(&mut cluster, &dir, &k_hex, &hex_keys);
+
+    // add-officer: frank's key, from a threshold of keys, unseals with two old ones;
+    // the others' keys are unchanged (they still verify).
+    let out = svault(&[
+        "bao",
+        "add-officer",
+        p(&record),
+        "frank",
+        "--key-file",
+        p(&keys[0]),
+        "--key-file",
+        p(&keys[1]),
+        "--key-file",
+        p(&typo),
+        "--shares-out",
+        p(&dir),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a mistyped key must stop add-officer"
+    );
+    assert!(text(&out.stderr).contains("not officer bob's key"));
+    assert!(!dir.join("frank.key").exists());
+    assert_eq!(fs::read_to_string(&record).unwrap(), record_text);
+    let out = svault(&[
+        "bao",
+        "add-officer",
+        p(&record),
+        "frank",
+        "--key-file",
+        p(&keys[0]),
+        "--key-file",
+        p(&keys[2]),
+        "--key-file",
+        p(&keys[4]),
+        "--shares-out",
+        p(&dir),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let frank = dir.join("frank.key");
+    let out = svault(&["bao", "verify", p(&record), "--key-file", p(&frank)]);
+    assert_eq!(text(&out.stdout), "frank\n");
+    for (officer, path) in OFFICERS.iter().zip(&keys) {
+        let out = svault(&["bao", "verify", p(&record), "--key-file", p(path)]);
+        assert_eq!(text(&out.stdout), format!("{officer}\n"));
+    }
+    cluster.restart(1);
+    wait_initialised(&cluster, 1);
+    let u1 = cluster.nodes[1].url();
+    let out = svault(&[
+        "bao",
+        "unseal",
+        p(&record),
+        "--addr",
+        &u1,
+        "--key-file",
+        p(&frank),
+        "--key-file",
+        p(&keys[1]),
+        "--key-file",
+        p(&keys[3]),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!("{}: unsealed\n", cluster.nodes[1].name())
+    );
+
+    // Status.
+    let out = svault(&["bao", "status", p(&record), "--addr", &u0, "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["threshold"], 3);
+    assert_eq!(status["officers"].as_array().unwrap().len(), 6);
+    assert_eq!(status["nodes"][0]["sealed"], false);
+
+    // init again on an initialised cluster: refused, nothing written.
+    let again = dir.join("again.record");
+    let out = svault(&[
+        "bao",
+        "init",
+        p(&again),
+        "--addr",
+        &u0,
+        "--threshold",
+        "1",
+        "--officer",
+        "zed",
+        "--shares-out",
+        p(&dir),
+        "--root-token-out",
+        p(&dir.join("again.token")),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("already initialised"));
+    assert!(!again.exists() && !dir.join("zed.key").exists() && !dir.join("again.token").exists());
+}
+
+fn copy(share: &svault::shamir::Share) -> svault::shamir::Share {
+    svault::shamir::Share::new(share.x(), share.y().to_vec())
+}
+
+fn wait_initialised(cluster: &Cluster, i: usize) {
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(30) {
+        if cluster.seal_status(i)["initialized"] == true {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("node {i} never reported initialised");
+}
+
+/// Nodes that cannot take keys are named, and nothing is written or sent: unreachable,
+/// not initialised (not joined), and a TLS failure.
+#[test]
+fn unreachable_unjoined_and_tls_failures_are_named() {
+    let Some(bin) = bao_binary() else { return };
+    // One standalone node that nobody initialises: "not joined".
+    let lone = Cluster::start(&bin, 1, false);
+    let dir = lone.dir.path().to_path_buf();
+    // A record to unseal with: made by the library for a split of a random K.
+    let k = [0x11u8; 32];
+    let names = vec!["alice".to_owned(), "bob".to_owned()];
+    let issued = svault::bao::key::split(&k, 2, &names).unwrap();
+    let entries = issued
+        .iter()
+        .map(|i| svault::bao::record::OfficerEntry::commit(&i.officer, &i.key))
+        .collect();
+    let record = svault::bao::Record::new(2, Default::default(), entries);
+    let record_path = dir.join("r.record");
+    fs::write(&record_path, record.to_json()).unwrap();
+    let key_path = dir.join("alice.key");
+    fs::write(
+        &key_path,
+        svault::bao::key::file_text("alice", &issued[0].key, None).as_str(),
+    )
+    .unwrap();
+
+    let url = lone.nodes[0].url();
+    let out = svault(&[
+        "bao",
+        "unseal",
+        p(&record_path),
+        "--addr",
+        &url,
+        "--key-file",
+        p(&key_path),
+        "--wait",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&lone.nodes[0].name()) && err.contains("not initialised"),
+        "{err}"
+    );
+    assert_eq!(lone.seal_status(0)["initialized"], false);
+
+    // Unreachable: a closed port.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let out = svault(&[
+        "bao",
+        "unseal",
+        p(&record_path),
+        "--addr",
+        &format!("http://127.0.0.1:{closed}"),
+        "--key-file",
+        p(&key_path),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("127.0.0.1:{closed}")) && err.contains("cannot reach"),
+        "{err}"
+    );
+
+    // TLS failure: https to a plain-http listener.
+    let https = format!("https://127.0.0.1:{}", lone.nodes[0].api_port);
+    let out = svault(&["bao", "status", p(&record_path), "--addr", &https]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).is_empty());
+    let err = text(&out.stderr);
+    assert!(err.contains("cannot reach"), "{err}");
+
+    // init of a 1-of-1 where a key file already exists: refused before sending.
+    let keys = dir.join("keys");
+    fs::create_dir(&keys).unwrap();
+    fs::write(keys.join("zed.key"), "x").unwrap();
+    let out = svault(&[
+        "bao",
+        "init",
+        p(&dir.join("new.record")),
+        "--addr",
+        &url,
+        "--threshold",
+        "1",
+        "--officer",
+        "zed",
+        "--shares-out",
+        p(&keys),
+        "--root-token-out",
+        p(&dir.join("t")),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("already exists"));
+    assert_eq!(lone.seal_status(0)["initialized"], false, "init was sent");
+    assert!(!dir.join("new.record").exists() && !dir.join("t").exists());
+}
+
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn agent_keeps_the_cluster_unsealed(
+    cluster: &mut Cluster,
+    dir: &Path,
+    k_hex: &str,
+    keys: &[String],
+) {
+    let socket = dir.join("agent.sock");
+    let audit = dir.join("agent.audit");
+    let mut args = vec![
+        "agent".to_owned(),
+        p(&dir.join("ops.svault")).into(),
+        "--socket".into(),
+        p(&socket).into(),
+        "--audit-log".into(),
+        p(&audit).into(),
+    ];
+    for node in &cluster.nodes {
+        args.extend(["--bao-addr".into(), node.url()]);
+    }
+    let agent = Killed(
+        Command::new(env!("CARGO_BIN_EXE_svault"))
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let start = std::time::Instant::now();
+    while !socket.exists() {
+        assert!(start.elapsed().as_secs() < 20, "agent did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Sealed agent: a restarted node stays sealed.
+    cluster.restart(1);
+    wait_initialised(cluster, 1);
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(
+        cluster.seal_status(1)["sealed"],
+        true,
+        "unsealed while the agent was sealed"
+    );
+    // The officer unseals the agent: the node is unsealed with no one typing.
+    let share = dir.join("ops.share");
+    let out = svault(&["unseal", "--socket", p(&socket), "--share-file", p(&share)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    cluster.wait_sealed(1, false);
+    // Killed and restarted while the agent is unsealed.
+    cluster.restart(0);
+    cluster.wait_sealed(0, false);
+    // Sealing the agent stops it.
+    let out = svault(&["seal", "--socket", p(&socket)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    cluster.restart(2);
+    wait_initialised(cluster, 2);
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(
+        cluster.seal_status(2)["sealed"],
+        true,
+        "unsealed after the agent was sealed"
+    );
+    drop(agent);
+
+    let log = fs::read_to_string(&audit).unwrap();
+    let unsealed: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["event"] == "bao_unseal" && v["result"] == "unsealed")
+        .collect();
+    let nodes: Vec<&str> = unsealed
+        .iter()
+        .map(|v| v["node"].as_str().unwrap())
+        .collect();
+    assert!(nodes.contains(&cluster.nodes[1].url().as_str()), "{log}");
+    assert!(nodes.contains(&cluster.nodes[0].url().as_str()), "{log}");
+    assert!(!nodes.contains(&cluster.nodes[2].url().as_str()), "{log}");
+    assert!(
+        !log.contains(k_hex) && !log.contains(&k_hex[..16]),
+        "K in the audit log"
+    );
+    for key in keys {
+        assert!(!log.contains(&key[..16]));
+    }
+    // The rest of the test unseals node 2 itself.
+    for key in &keys[..3] {
+        http(
+            cluster.nodes[2].api_port,
+            "PUT",
+            "/v1/sys/unseal",
+            &format!("{{\"key\":\"{key}\"}}"),
+        )
+        .unwrap();
+    }
+    cluster.wait_sealed(2, false);
+}
