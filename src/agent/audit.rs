@@ -4,14 +4,17 @@
 //! depend on the event (see `docs/AGENT.md`). No line ever holds a secret: officers,
 //! members, credential names, uids and pids, results and refusal reasons only.
 
+use std::collections::{BTreeMap, HashMap};
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
+
+use super::policy::Peer;
 
 /// Where audit lines go.
 pub struct Audit {
@@ -30,17 +33,57 @@ impl Audit {
         Audit::to_writer(io::stderr())
     }
 
-    /// Lines appended to `path` (created with mode 0600 if missing).
+    /// Lines appended to `path` (created with mode 0600 if missing). The path is opened
+    /// without following a symbolic link, and an existing file is used only if it is a
+    /// regular file with one link, owned by this process's uid or root: a link planted
+    /// at the path cannot make the agent create or append to another file.
     ///
     /// # Errors
     ///
-    /// The system's error when the file cannot be opened.
+    /// The system's error when the file cannot be opened; `InvalidInput` saying what is
+    /// wrong when it is a symbolic link or not a file the agent may trust.
     pub fn file(path: impl AsRef<Path>) -> io::Result<Audit> {
+        use nix::fcntl::OFlag;
+        use std::os::unix::fs::MetadataExt;
+        let path = path.as_ref();
+        let refuse = |reason: String| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{reason}; refusing to write the audit log there"),
+            )
+        };
         let file = OpenOptions::new()
             .create(true)
             .append(true)
             .mode(0o600)
-            .open(path)?;
+            .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits())
+            .open(path)
+            .map_err(|e| {
+                if e.raw_os_error() == Some(nix::errno::Errno::ELOOP as i32) {
+                    refuse(format!("{} is a symbolic link", path.display()))
+                } else {
+                    e
+                }
+            })?;
+        let meta = file.metadata()?;
+        let own = nix::unistd::geteuid().as_raw();
+        if !meta.file_type().is_file() {
+            return Err(refuse(format!("{} is not a regular file", path.display())));
+        }
+        if meta.nlink() != 1 {
+            return Err(refuse(format!(
+                "{} has {} hard links",
+                path.display(),
+                meta.nlink()
+            )));
+        }
+        if meta.uid() != own && meta.uid() != 0 {
+            return Err(refuse(format!(
+                "{} is owned by uid {}, not by the agent's uid {own} or root",
+                path.display(),
+                meta.uid()
+            )));
+        }
         Ok(Audit::to_writer(file))
     }
 
@@ -75,4 +118,90 @@ impl Audit {
         };
         let _ = out.write_all(&text).and_then(|()| out.flush());
     }
+}
+
+/// Bad requests per caller uid in each [`BAD_REQUEST_WINDOW`]: the first
+/// [`BAD_REQUESTS_LOGGED`] get a `bad_request` line each; the rest are counted and
+/// written as one `bad_requests_suppressed` line (counts by error) when that uid's next
+/// window begins, or when the agent stops. So a flooding client costs the log a few
+/// lines a second, and no refusal goes uncounted.
+#[derive(Default)]
+pub(crate) struct BadRequests {
+    windows: Mutex<HashMap<u32, Window>>,
+}
+
+/// The length of one counting window.
+pub const BAD_REQUEST_WINDOW: Duration = Duration::from_secs(1);
+/// Bad requests logged one line each per uid and window.
+pub const BAD_REQUESTS_LOGGED: u32 = 10;
+
+struct Window {
+    started: Instant,
+    logged: u32,
+    suppressed: BTreeMap<&'static str, u64>,
+}
+
+impl BadRequests {
+    /// Logs (or counts) one bad request from `peer`.
+    pub(crate) fn record(
+        &self,
+        audit: &Audit,
+        peer: &Peer,
+        error: &'static str,
+        message: Option<&str>,
+    ) {
+        let now = Instant::now();
+        let mut windows = match self.windows.lock() {
+            Ok(w) => w,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let window = windows.entry(peer.uid).or_insert_with(|| Window {
+            started: now,
+            logged: 0,
+            suppressed: BTreeMap::new(),
+        });
+        if now.duration_since(window.started) >= BAD_REQUEST_WINDOW {
+            let old = std::mem::replace(
+                window,
+                Window {
+                    started: now,
+                    logged: 0,
+                    suppressed: BTreeMap::new(),
+                },
+            );
+            write_suppressed(audit, peer.uid, &old.suppressed);
+        }
+        if window.logged < BAD_REQUESTS_LOGGED {
+            window.logged += 1;
+            drop(windows);
+            let mut fields = serde_json::json!({ "uid": peer.uid, "pid": peer.pid, "error": error });
+            if let (Some(m), Value::Object(f)) = (message, &mut fields) {
+                f.insert("message".into(), m.into());
+            }
+            audit.event("bad_request", fields);
+        } else {
+            *window.suppressed.entry(error).or_default() += 1;
+        }
+    }
+
+    /// Writes every count not yet written.
+    pub(crate) fn flush(&self, audit: &Audit) {
+        let windows = match self.windows.lock() {
+            Ok(mut w) => std::mem::take(&mut *w),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        };
+        for (uid, window) in windows {
+            write_suppressed(audit, uid, &window.suppressed);
+        }
+    }
+}
+
+fn write_suppressed(audit: &Audit, uid: u32, counts: &BTreeMap<&'static str, u64>) {
+    if counts.is_empty() {
+        return;
+    }
+    audit.event(
+        "bad_requests_suppressed",
+        serde_json::json!({ "uid": uid, "counts": counts, "total": counts.values().sum::<u64>() }),
+    );
 }
