@@ -383,6 +383,21 @@ impl Agent {
         status_of(&self.shared.read(), self.shared.expire)
     }
 
+    /// How many submitted shares the agent holds in memory: those entered towards the
+    /// threshold while sealed, and none once unsealed (they are wiped at the unseal;
+    /// only the public record of who submitted stays). A count, never a share.
+    pub fn shares_held(&self) -> usize {
+        let state = self.shared.read();
+        let pending = state
+            .sealed
+            .progress()
+            .groups
+            .iter()
+            .map(|g| usize::from(g.have))
+            .sum::<usize>();
+        pending + state.unsealed.as_ref().map_or(0, Unsealed::known_share_count)
+    }
+
     /// Stops the agent: see the type's documentation.
     pub fn stop(self) {
         drop(self);
