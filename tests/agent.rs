@@ -894,8 +894,19 @@ fn keyslot_guess_flood_from_another_uid_is_throttled_and_audited() {
     // Every refusal is in the audit log, and no passphrase.
     let log = audit_log(&s);
     assert_no_secrets(&s, &log);
+    // One line each for the first few refusals a second, then counts (`suppressed`).
     let uid = |result: &str| {
-        count_events(&log, serde_json::json!({"event": "submit", "uid": NOBODY, "result": result}))
+        let single = count_events(
+            &log,
+            serde_json::json!({"event": "submit", "uid": NOBODY, "result": result}),
+        );
+        let counted: u64 = log
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|e| e["event"] == "suppressed" && e["of"] == "submit" && e["uid"] == NOBODY)
+            .map(|e| e["counts"][result].as_u64().unwrap_or(0))
+            .sum();
+        single + counted as usize
     };
     assert_eq!(uid("rate_limited"), limited + 1);
     assert_eq!(uid("busy"), busy);

@@ -120,20 +120,20 @@ impl Audit {
     }
 }
 
-/// Bad requests per caller uid in each [`BAD_REQUEST_WINDOW`]: the first
-/// [`BAD_REQUESTS_LOGGED`] get a `bad_request` line each; the rest are counted and
-/// written as one `bad_requests_suppressed` line (counts by error) when that uid's next
-/// window begins, or when the agent stops. So a flooding client costs the log a few
-/// lines a second, and no refusal goes uncounted.
-#[derive(Default)]
-pub(crate) struct BadRequests {
+/// Refusals of one kind (`bad_request`, or a throttled keyslot `submit`) per caller uid
+/// in each [`REFUSAL_WINDOW`]: the first [`REFUSALS_LOGGED`] get a line each; the rest
+/// are counted and written as one `suppressed` line (`"of"`: the event, `"counts"` by
+/// error or result) when that uid's next window begins, or when the agent stops. So a
+/// flooding client costs the log a few lines a second, and no refusal goes uncounted.
+pub(crate) struct Coalesced {
+    event: &'static str,
     windows: Mutex<HashMap<u32, Window>>,
 }
 
 /// The length of one counting window.
-pub const BAD_REQUEST_WINDOW: Duration = Duration::from_secs(1);
-/// Bad requests logged one line each per uid and window.
-pub const BAD_REQUESTS_LOGGED: u32 = 10;
+pub const REFUSAL_WINDOW: Duration = Duration::from_secs(1);
+/// Refusals of one kind logged one line each per uid and window.
+pub const REFUSALS_LOGGED: u32 = 10;
 
 struct Window {
     started: Instant,
@@ -141,46 +141,60 @@ struct Window {
     suppressed: BTreeMap<&'static str, u64>,
 }
 
-impl BadRequests {
-    /// Logs (or counts) one bad request from `peer`.
+impl Window {
+    fn new(started: Instant) -> Window {
+        Window {
+            started,
+            logged: 0,
+            suppressed: BTreeMap::new(),
+        }
+    }
+}
+
+impl Coalesced {
+    /// Coalesces lines of `event`.
+    pub(crate) fn new(event: &'static str) -> Coalesced {
+        Coalesced {
+            event,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Logs (or counts) one refusal of `peer`: `key` is its error or result (also the
+    /// line's `key_field`), `fields` the rest of the line.
     pub(crate) fn record(
         &self,
         audit: &Audit,
         peer: &Peer,
-        error: &'static str,
-        message: Option<&str>,
+        key_field: &str,
+        key: &'static str,
+        fields: Value,
     ) {
         let now = Instant::now();
         let mut windows = match self.windows.lock() {
             Ok(w) => w,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let window = windows.entry(peer.uid).or_insert_with(|| Window {
-            started: now,
-            logged: 0,
-            suppressed: BTreeMap::new(),
-        });
-        if now.duration_since(window.started) >= BAD_REQUEST_WINDOW {
-            let old = std::mem::replace(
-                window,
-                Window {
-                    started: now,
-                    logged: 0,
-                    suppressed: BTreeMap::new(),
-                },
-            );
-            write_suppressed(audit, peer.uid, &old.suppressed);
+        let window = windows
+            .entry(peer.uid)
+            .or_insert_with(|| Window::new(now));
+        if now.duration_since(window.started) >= REFUSAL_WINDOW {
+            let old = std::mem::replace(window, Window::new(now));
+            self.write_suppressed(audit, peer.uid, &old.suppressed);
         }
-        if window.logged < BAD_REQUESTS_LOGGED {
+        if window.logged < REFUSALS_LOGGED {
             window.logged += 1;
             drop(windows);
-            let mut fields = serde_json::json!({ "uid": peer.uid, "pid": peer.pid, "error": error });
-            if let (Some(m), Value::Object(f)) = (message, &mut fields) {
-                f.insert("message".into(), m.into());
+            let mut line = Map::new();
+            line.insert("uid".into(), peer.uid.into());
+            line.insert("pid".into(), peer.pid.into());
+            line.insert(key_field.into(), key.into());
+            if let Value::Object(fields) = fields {
+                line.extend(fields);
             }
-            audit.event("bad_request", fields);
+            audit.event(self.event, Value::Object(line));
         } else {
-            *window.suppressed.entry(error).or_default() += 1;
+            *window.suppressed.entry(key).or_default() += 1;
         }
     }
 
@@ -191,17 +205,20 @@ impl BadRequests {
             Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
         };
         for (uid, window) in windows {
-            write_suppressed(audit, uid, &window.suppressed);
+            self.write_suppressed(audit, uid, &window.suppressed);
         }
     }
-}
 
-fn write_suppressed(audit: &Audit, uid: u32, counts: &BTreeMap<&'static str, u64>) {
-    if counts.is_empty() {
-        return;
+    fn write_suppressed(&self, audit: &Audit, uid: u32, counts: &BTreeMap<&'static str, u64>) {
+        if counts.is_empty() {
+            return;
+        }
+        audit.event(
+            "suppressed",
+            serde_json::json!({
+                "of": self.event, "uid": uid, "counts": counts,
+                "total": counts.values().sum::<u64>(),
+            }),
+        );
     }
-    audit.event(
-        "bad_requests_suppressed",
-        serde_json::json!({ "uid": uid, "counts": counts, "total": counts.values().sum::<u64>() }),
-    );
 }

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
-use super::audit::{Audit, BadRequests};
+use super::audit::{Audit, Coalesced};
 use super::limits::{Deriver, QueueRefusal, Throttle};
 use super::policy::{Peer, Policy};
 use super::protocol::{
@@ -217,7 +217,10 @@ struct BoundSocket {
 struct Shared {
     state: RwLock<State>,
     audit: Audit,
-    bad_requests: BadRequests,
+    /// `bad_request` lines, coalesced per uid.
+    bad_requests: Coalesced,
+    /// Throttled keyslot submissions (`rate_limited`, `busy`), coalesced per uid.
+    throttled: Coalesced,
     throttle: Throttle,
     deriver: Deriver,
     policy: Policy,
@@ -319,7 +322,8 @@ impl Agent {
                 last_progress: None,
             }),
             audit,
-            bad_requests: BadRequests::default(),
+            bad_requests: Coalesced::new("bad_request"),
+            throttled: Coalesced::new("submit"),
             throttle: Throttle::default(),
             deriver,
             policy,
@@ -436,6 +440,7 @@ impl Drop for Agent {
             }
         }
         self.shared.bad_requests.flush(&self.shared.audit);
+        self.shared.throttled.flush(&self.shared.audit);
         self.shared.audit.event("stop", json!({}));
     }
 }
@@ -710,16 +715,20 @@ fn serve(shared: &Shared, stream: &UnixStream) {
                 Err(e) => {
                     let code = ErrorCode::from(&e);
                     let message = e.to_string();
-                    shared
-                        .bad_requests
-                        .record(&shared.audit, &peer, code.as_str(), Some(&message));
+                    shared.bad_requests.record(
+                        &shared.audit,
+                        &peer,
+                        "error",
+                        code.as_str(),
+                        json!({ "message": message }),
+                    );
                     (Response::error(code, message), false)
                 }
             },
             Err(ReadError::TooLarge) => {
                 shared
                     .bad_requests
-                    .record(&shared.audit, &peer, "too_large", None);
+                    .record(&shared.audit, &peer, "error", "too_large", json!({}));
                 let message = format!(
                     "the request is longer than {MAX_REQUEST} bytes; the connection is closed"
                 );
@@ -728,7 +737,7 @@ fn serve(shared: &Shared, stream: &UnixStream) {
             Err(ReadError::Timeout) => {
                 shared
                     .bad_requests
-                    .record(&shared.audit, &peer, "timeout", None);
+                    .record(&shared.audit, &peer, "error", "timeout", json!({}));
                 let message = format!(
                     "the request did not arrive within {} s; the connection is closed",
                     shared.request_timeout.as_secs_f32()
@@ -738,7 +747,7 @@ fn serve(shared: &Shared, stream: &UnixStream) {
             Err(ReadError::Truncated) => {
                 shared
                     .bad_requests
-                    .record(&shared.audit, &peer, "truncated", None);
+                    .record(&shared.audit, &peer, "error", "truncated", json!({}));
                 return;
             }
         };
@@ -940,12 +949,12 @@ fn submit_keyslot(
         Ok(ticket) => ticket,
         Err(wait) => {
             let secs = wait.as_secs_f64().ceil();
-            shared.audit.event(
-                "submit",
-                json!({
-                    "uid": peer.uid, "pid": peer.pid, "officer": officer,
-                    "result": "rate_limited", "retry_after_ms": wait.as_millis() as u64,
-                }),
+            shared.throttled.record(
+                &shared.audit,
+                peer,
+                "result",
+                "rate_limited",
+                json!({ "officer": officer, "retry_after_ms": u64::try_from(wait.as_millis()).unwrap_or(u64::MAX) }),
             );
             return Response::retry_after(
                 ErrorCode::RateLimited,
@@ -971,9 +980,12 @@ fn submit_keyslot(
         Ok(answer) => answer,
         Err(QueueRefusal::Full) => {
             drop(ticket);
-            shared.audit.event(
-                "submit",
-                json!({ "uid": peer.uid, "pid": peer.pid, "officer": officer, "result": "busy" }),
+            shared.throttled.record(
+                &shared.audit,
+                peer,
+                "result",
+                "busy",
+                json!({ "officer": officer }),
             );
             return Response::retry_after(
                 ErrorCode::Busy,
