@@ -767,7 +767,10 @@ fn another_uid_cannot_seal_and_its_reset_discards_only_its_own_shares() {
     drop(agent);
     let log = audit_log(&s);
     assert_eq!(
-        count_events(&log, serde_json::json!({"event": "seal", "uid": NOBODY, "allowed": false})),
+        count_events(
+            &log,
+            serde_json::json!({"event": "control", "op": "seal", "uid": NOBODY, "allowed": false})
+        ),
         2
     );
     assert!(has_event(

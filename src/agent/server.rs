@@ -221,6 +221,8 @@ struct Shared {
     bad_requests: Coalesced,
     /// Throttled keyslot submissions (`rate_limited`, `busy`), coalesced per uid.
     throttled: Coalesced,
+    /// Denied `seal` and `reset` (`control` lines), coalesced per uid.
+    denied_control: Coalesced,
     throttle: Throttle,
     deriver: Deriver,
     policy: Policy,
@@ -324,6 +326,7 @@ impl Agent {
             audit,
             bad_requests: Coalesced::new("bad_request"),
             throttled: Coalesced::new("submit"),
+            denied_control: Coalesced::new("control"),
             throttle: Throttle::default(),
             deriver,
             policy,
@@ -441,6 +444,7 @@ impl Drop for Agent {
         }
         self.shared.bad_requests.flush(&self.shared.audit);
         self.shared.throttled.flush(&self.shared.audit);
+        self.shared.denied_control.flush(&self.shared.audit);
         self.shared.audit.event("stop", json!({}));
     }
 }
@@ -1121,11 +1125,10 @@ fn accept(shared: &Shared, peer: &Peer, share: Slip39Share) -> Response {
     }
 }
 
-fn control_denied(shared: &Shared, peer: &Peer, op: &str) -> Response {
-    shared.audit.event(
-        op,
-        json!({ "uid": peer.uid, "pid": peer.pid, "allowed": false }),
-    );
+fn control_denied(shared: &Shared, peer: &Peer, op: &'static str) -> Response {
+    shared
+        .denied_control
+        .record(&shared.audit, peer, "op", op, json!({ "allowed": false }));
     Response::error(
         ErrorCode::Denied,
         format!(
