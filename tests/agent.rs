@@ -754,7 +754,11 @@ fn another_uid_cannot_seal_and_its_reset_discards_only_its_own_shares() {
     assert_eq!(out, ["reset ok 1 of 3, need 2 more"]);
     // alice's share (root's) is intact; only bob's (nobody's) went.
     let status = root.status().unwrap();
-    let who: Vec<&str> = status.submissions.iter().map(|x| x.officer.as_str()).collect();
+    let who: Vec<&str> = status
+        .submissions
+        .iter()
+        .map(|x| x.officer.as_str())
+        .collect();
     assert_eq!(who, ["alice"]);
     assert_eq!(agent.shares_held(), 1);
     // bob may enter again, and the agent's own uid still unseals and controls.
@@ -762,7 +766,10 @@ fn another_uid_cannot_seal_and_its_reset_discards_only_its_own_shares() {
     root.submit_share(&s.words[2]).unwrap();
     let out = run_child(&s.socket, "seal", &[], Some(NOBODY));
     assert!(out[0].starts_with("seal error Some(Denied)"), "{out:?}");
-    assert!(!root.status().unwrap().sealed, "a denied seal sealed the vault");
+    assert!(
+        !root.status().unwrap().sealed,
+        "a denied seal sealed the vault"
+    );
     assert!(root.seal().unwrap().sealed);
     drop(agent);
     let log = audit_log(&s);
@@ -865,9 +872,16 @@ fn keyslot_guess_flood_from_another_uid_is_throttled_and_audited() {
     assert!(limited >= GUESSES / 2, "only {limited} rate_limited");
     // An unknown name from that uid is throttled the same way: a few refusals at
     // most, then rate_limited.
-    assert_eq!(then.last().map(|c| c.as_str()), Some("then rate_limited"), "{then:?}");
+    assert_eq!(
+        then.last().map(|c| c.as_str()),
+        Some("then rate_limited"),
+        "{then:?}"
+    );
     let then_refused = then.iter().filter(|c| **c == "then refused").count();
-    assert!(refused + then_refused <= FREE_FAILURES as usize + 1, "{out:?}");
+    assert!(
+        refused + then_refused <= FREE_FAILURES as usize + 1,
+        "{out:?}"
+    );
 
     // The real erin waits as told, then opens her keyslot.
     let mut accepted = false;
@@ -988,7 +1002,12 @@ fn planted_links_and_writable_policies_are_refused() {
     // A hard link to another file.
     let hard = s.dir.path().join("audit-hard");
     std::fs::hard_link(&target, &hard).unwrap();
-    assert!(Audit::file(&hard).unwrap_err().to_string().contains("hard links"));
+    assert!(
+        Audit::file(&hard)
+            .unwrap_err()
+            .to_string()
+            .contains("hard links")
+    );
     assert_eq!(std::fs::read(&target).unwrap(), b"precious");
 
     // Policy files others could change: refused, naming what is wrong.
@@ -1000,7 +1019,10 @@ fn planted_links_and_writable_policies_are_refused() {
             Ok(_) => assert!(ok, "mode {mode:o} accepted"),
             Err(e) => {
                 assert!(!ok, "mode {mode:o}: {e}");
-                assert!(e.to_string().contains("lets its group or others change it"), "{e}");
+                assert!(
+                    e.to_string().contains("lets its group or others change it"),
+                    "{e}"
+                );
             }
         }
     }
@@ -1010,7 +1032,10 @@ fn planted_links_and_writable_policies_are_refused() {
     assert!(e.to_string().contains("symbolic link"), "{e}");
     std::os::unix::fs::chown(&policy, Some(NOBODY), None).unwrap();
     let e = Policy::load(&policy).unwrap_err();
-    assert!(e.to_string().contains(&format!("owned by uid {NOBODY}")), "{e}");
+    assert!(
+        e.to_string().contains(&format!("owned by uid {NOBODY}")),
+        "{e}"
+    );
     // The command refuses to start with it.
     let out = Command::new(env!("CARGO_BIN_EXE_svault"))
         .arg("agent")
@@ -1044,7 +1069,10 @@ fn planted_links_and_writable_policies_are_refused() {
     let leftovers: Vec<String> = std::fs::read_dir(s.dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(&format!(".{name}.")) && *n != planted.file_name().unwrap().to_string_lossy())
+        .filter(|n| {
+            n.starts_with(&format!(".{name}."))
+                && *n != planted.file_name().unwrap().to_string_lossy()
+        })
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     drop(agent);

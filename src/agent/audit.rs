@@ -175,9 +175,7 @@ impl Coalesced {
             Ok(w) => w,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let window = windows
-            .entry(peer.uid)
-            .or_insert_with(|| Window::new(now));
+        let window = windows.entry(peer.uid).or_insert_with(|| Window::new(now));
         if now.duration_since(window.started) >= REFUSAL_WINDOW {
             let old = std::mem::replace(window, Window::new(now));
             self.write_suppressed(audit, peer.uid, &old.suppressed);

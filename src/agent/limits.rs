@@ -142,12 +142,10 @@ impl Throttle {
                 gates.uids.remove(&uid);
             }
         }
-        if let Some(o) = officer {
-            if let Some(g) = gates.officers.get_mut(o) {
-                g.finish(failed, now);
-                if g.idle(now) {
-                    gates.officers.remove(o);
-                }
+        if let Some((o, g)) = officer.and_then(|o| Some((o, gates.officers.get_mut(o)?))) {
+            g.finish(failed, now);
+            if g.idle(now) {
+                gates.officers.remove(o);
             }
         }
     }
@@ -166,7 +164,8 @@ impl Ticket<'_> {
 impl Drop for Ticket<'_> {
     fn drop(&mut self) {
         if !self.done {
-            self.throttle.release(self.uid, self.officer.as_deref(), None);
+            self.throttle
+                .release(self.uid, self.officer.as_deref(), None);
         }
     }
 }
@@ -214,11 +213,7 @@ impl Deriver {
     /// # Errors
     ///
     /// The system's error when a thread cannot be started.
-    pub fn start(
-        workers: usize,
-        capacity: usize,
-        budget_bytes: u64,
-    ) -> std::io::Result<Deriver> {
+    pub fn start(workers: usize, capacity: usize, budget_bytes: u64) -> std::io::Result<Deriver> {
         let budget_kib = budget_bytes / 1024;
         let (sender, receiver) = mpsc::sync_channel::<Job>(capacity);
         let receiver = Arc::new(Mutex::new(receiver));

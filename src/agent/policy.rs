@@ -449,7 +449,11 @@ mod tests {
         assert!(!group.may_read(&OTHER, "anything"));
         let unseal = Policy::parse("unseal gid=50 uid=1000\n").unwrap();
         assert!(unseal.may_unseal(&OTHER) && unseal.may_unseal(&APP));
-        assert!(!unseal.may_unseal(&Peer { uid: 3, gid: 3, pid: 3 }));
+        assert!(!unseal.may_unseal(&Peer {
+            uid: 3,
+            gid: 3,
+            pid: 3
+        }));
     }
 
     #[test]

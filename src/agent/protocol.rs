@@ -1030,8 +1030,8 @@ mod tests {
             &line[..],
             b"{\"v\":1,\"ok\":false,\"error\":\"denied\",\"message\":\"no\"}\n"
         );
-        let line = Response::retry_after(ErrorCode::RateLimited, "wait", Duration::from_secs(8))
-            .encode();
+        let line =
+            Response::retry_after(ErrorCode::RateLimited, "wait", Duration::from_secs(8)).encode();
         assert_eq!(
             &line[..],
             b"{\"v\":1,\"ok\":false,\"error\":\"rate_limited\",\"message\":\"wait\",\"retry_after_ms\":8000}\n"

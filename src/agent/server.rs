@@ -402,7 +402,11 @@ impl Agent {
             .iter()
             .map(|g| usize::from(g.have))
             .sum::<usize>();
-        pending + state.unsealed.as_ref().map_or(0, Unsealed::known_share_count)
+        pending
+            + state
+                .unsealed
+                .as_ref()
+                .map_or(0, Unsealed::known_share_count)
     }
 
     /// Stops the agent: see the type's documentation.
@@ -521,7 +525,8 @@ fn bind_privately(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let private = parent.join(format!(".{file_name}.{:016x}", rand::random::<u64>()));
-    nix::unistd::mkdir(&private, Mode::S_IRWXU).map_err(|e| ("create a directory for", e.into()))?;
+    nix::unistd::mkdir(&private, Mode::S_IRWXU)
+        .map_err(|e| ("create a directory for", e.into()))?;
     let result = (|| {
         let own = nix::unistd::geteuid().as_raw();
         let dir = std::fs::OpenOptions::new()
@@ -926,12 +931,7 @@ fn no_keyslot_opened(officer: &str) -> String {
     )
 }
 
-fn submit_keyslot(
-    shared: &Shared,
-    peer: &Peer,
-    officer: &str,
-    passphrase: SecretText,
-) -> Response {
+fn submit_keyslot(shared: &Shared, peer: &Peer, officer: &str, passphrase: SecretText) -> Response {
     if let Some(denied) = unseal_denied(shared, peer) {
         return denied;
     }
@@ -947,7 +947,10 @@ fn submit_keyslot(
         .header()
         .officer_named(officer)
         .and_then(|(_, o)| o.slot.as_ref().map(|slot| (o.name.as_str(), slot)));
-    let known = opener.header().officer_named(officer).map(|(_, o)| o.name.as_str());
+    let known = opener
+        .header()
+        .officer_named(officer)
+        .map(|(_, o)| o.name.as_str());
     // Cheap refusals first: the throttle, then the queue; Argon2id only after both.
     let ticket = match shared.throttle.admit(peer.uid, known) {
         Ok(ticket) => ticket,
