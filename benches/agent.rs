@@ -1,6 +1,7 @@
 //! The agent over a real Unix socket: `get` round-trip latency (criterion, plus p50/p99
 //! from 20,000 timed requests), requests per second with many clients, 1,000
-//! concurrent connections, and good clients' latency among malformed and slow ones.
+//! concurrent connections, good clients' latency among malformed and slow ones, and
+//! the cost of refusing a throttled keyslot guess (`rate_limited`, before any Argon2id).
 //!
 //! `cargo bench --bench agent`. The audit log goes to a sink for the latency and
 //! throughput figures and to a file for one comparison run (each `get` is one audit
@@ -17,7 +18,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use svault::agent::{Agent, Audit, Client, Config};
+use svault::agent::{Agent, Audit, Client, Config, ErrorCode};
 use svault::secret::SecretBytes;
 use svault::vault::{Draft, Plan};
 
@@ -214,6 +215,33 @@ fn main() {
         criterion.bench_function("agent get round trip (one client)", |b| {
             b.iter(|| c.get("db/password").unwrap())
         });
+    }
+    {
+        // The same vault served sealed: a guess past the free failures is refused by the
+        // throttle alone (an unknown officer: no keyslot is derived even before that).
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("sealed.sock");
+        let mut config = Config::new(f._dir.path().join("app.svault"), &socket);
+        config.harden = false;
+        let sealed = Agent::start(config, Audit::to_writer(std::io::sink())).unwrap();
+        let mut c = Client::connect(&socket).unwrap();
+        while c.submit_keyslot("zed", "guess").unwrap_err().code() != Some(ErrorCode::RateLimited) {
+        }
+        criterion.bench_function(
+            "agent keyslot guess refused rate_limited (one client)",
+            |b| {
+                b.iter(|| {
+                    // Once a wait has passed, one guess is let through (and refused:
+                    // no such officer) before the next, doubled, wait.
+                    let e = c.submit_keyslot("zed", "guess").unwrap_err();
+                    assert!(matches!(
+                        e.code(),
+                        Some(ErrorCode::RateLimited | ErrorCode::Refused)
+                    ));
+                })
+            },
+        );
+        drop(sealed);
     }
     let (p50, p99, p999) = latency(&f.socket, 20_000);
     println!("get latency, one client, 20,000 requests: p50 {p50:?}  p99 {p99:?}  p99.9 {p999:?}");

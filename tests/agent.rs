@@ -155,6 +155,50 @@ fn child_helper() {
                 Err(e) => println!("RESULT list error {:?}", e.code()),
             }
         }
+        "seal" => match client.seal() {
+            Ok(st) => println!("RESULT seal ok {}", st.progress),
+            Err(e) => println!("RESULT seal error {:?} {e}", e.code()),
+        },
+        "reset" => match client.reset() {
+            Ok(st) => println!("RESULT reset ok {}", st.progress),
+            Err(e) => println!("RESULT reset error {:?} {e}", e.code()),
+        },
+        "keyslot" => {
+            // SVAULT_TEST_COUNT guesses at once, each on its own connection.
+            let officer = std::env::var("SVAULT_TEST_OFFICER").unwrap();
+            let count: usize = std::env::var("SVAULT_TEST_COUNT").unwrap().parse().unwrap();
+            let codes: Vec<String> = thread::scope(|scope| {
+                let handles: Vec<_> = (0..count)
+                    .map(|i| {
+                        let (socket, officer) = (&socket, &officer);
+                        scope.spawn(move || {
+                            let mut c = Client::connect(socket).unwrap();
+                            match c.submit_keyslot(officer, &format!("guess {i}")) {
+                                Ok(_) => "accepted".to_owned(),
+                                Err(e) => e.code().unwrap().as_str().to_owned(),
+                            }
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            for code in codes {
+                println!("RESULT {code}");
+            }
+            // Then one guess at a time at SVAULT_TEST_THEN, until one is rate_limited.
+            if let Ok(then) = std::env::var("SVAULT_TEST_THEN") {
+                for _ in 0..10 {
+                    let code = match client.submit_keyslot(&then, "one more guess") {
+                        Ok(_) => "accepted".to_owned(),
+                        Err(e) => e.code().unwrap().as_str().to_owned(),
+                    };
+                    println!("RESULT then {code}");
+                    if code == "rate_limited" {
+                        break;
+                    }
+                }
+            }
+        }
         other => panic!("unknown child action {other}"),
     }
 }
@@ -663,4 +707,374 @@ fn cli_agent_unseal_get_exec_seal_and_sigterm() {
     let log = audit_log(&s);
     assert!(log.contains(r#""event":"hardening""#) && log.contains(r#""event":"stop""#));
     assert_no_secrets(&s, &log);
+}
+
+// ---------------------------------------------------------------------------------
+// Attacks from issue "security hardening II": each test runs the attack.
+
+const NOBODY: u32 = 65534;
+
+/// A socket that uid `NOBODY` can reach (group `NOBODY`, mode 0660), no policy file.
+fn group_config(s: &Setup) -> Config {
+    std::fs::set_permissions(s.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut config = config(s);
+    config.socket_group = Some(NOBODY);
+    config
+}
+
+fn count_events(log: &str, fields: serde_json::Value) -> usize {
+    let want = fields.as_object().unwrap();
+    log.lines()
+        .filter(|line| {
+            let got: serde_json::Value = serde_json::from_str(line).unwrap();
+            want.iter().all(|(k, v)| got.get(k) == Some(v))
+        })
+        .count()
+}
+
+#[test]
+fn another_uid_cannot_seal_and_its_reset_discards_only_its_own_shares() {
+    let s = setup();
+    let agent = start(&s, group_config(&s));
+    let mut root = Client::connect(&s.socket).unwrap();
+    root.submit_share(&s.words[0]).unwrap();
+    // The socket's group may submit shares (officers) without a policy file.
+    let out = run_child(
+        &s.socket,
+        "submit",
+        &[("SVAULT_TEST_WORDS", &s.words[1])],
+        Some(NOBODY),
+    );
+    assert_eq!(out, ["accepted bob 2 of 3, need 1 more"]);
+    assert_eq!(agent.shares_held(), 2);
+    // The attack: seal, then reset, from the other uid.
+    let out = run_child(&s.socket, "seal", &[], Some(NOBODY));
+    assert!(out[0].starts_with("seal error Some(Denied)"), "{out:?}");
+    let out = run_child(&s.socket, "reset", &[], Some(NOBODY));
+    assert_eq!(out, ["reset ok 1 of 3, need 2 more"]);
+    // alice's share (root's) is intact; only bob's (nobody's) went.
+    let status = root.status().unwrap();
+    let who: Vec<&str> = status
+        .submissions
+        .iter()
+        .map(|x| x.officer.as_str())
+        .collect();
+    assert_eq!(who, ["alice"]);
+    assert_eq!(agent.shares_held(), 1);
+    // bob may enter again, and the agent's own uid still unseals and controls.
+    root.submit_share(&s.words[1]).unwrap();
+    root.submit_share(&s.words[2]).unwrap();
+    let out = run_child(&s.socket, "seal", &[], Some(NOBODY));
+    assert!(out[0].starts_with("seal error Some(Denied)"), "{out:?}");
+    assert!(
+        !root.status().unwrap().sealed,
+        "a denied seal sealed the vault"
+    );
+    assert!(root.seal().unwrap().sealed);
+    drop(agent);
+    let log = audit_log(&s);
+    assert_eq!(
+        count_events(
+            &log,
+            serde_json::json!({"event": "control", "op": "seal", "uid": NOBODY, "allowed": false})
+        ),
+        2
+    );
+    assert!(has_event(
+        &log,
+        serde_json::json!({"event": "reset", "uid": NOBODY, "scope": "own", "discarded": ["bob"]})
+    ));
+
+    // With a policy file and no unseal or control line, the other uid may do neither.
+    let mut config = group_config(&s);
+    config.policy = Some(Policy::parse(&format!("read api/* uid={NOBODY}\n")).unwrap());
+    let agent = start(&s, config);
+    let mut root = Client::connect(&s.socket).unwrap();
+    root.submit_share(&s.words[0]).unwrap();
+    let out = run_child(
+        &s.socket,
+        "submit",
+        &[("SVAULT_TEST_WORDS", &s.words[1])],
+        Some(NOBODY),
+    );
+    assert!(out[0].contains("may not submit shares"), "{out:?}");
+    let out = run_child(&s.socket, "reset", &[], Some(NOBODY));
+    assert!(out[0].starts_with("reset error Some(Denied)"), "{out:?}");
+    assert_eq!(root.status().unwrap().progress, "1 of 3, need 2 more");
+    // An unseal line gives the right back.
+    drop(agent);
+    let mut config = group_config(&s);
+    config.policy = Some(Policy::parse(&format!("unseal uid={NOBODY}\n")).unwrap());
+    let agent = start(&s, config);
+    let out = run_child(
+        &s.socket,
+        "submit",
+        &[("SVAULT_TEST_WORDS", &s.words[1])],
+        Some(NOBODY),
+    );
+    assert_eq!(out, ["accepted bob 1 of 3, need 2 more"]);
+    drop(agent);
+}
+
+/// The keyslot submission as raw protocol: the error code and `retry_after`.
+fn keyslot_raw(socket: &Path, officer: &str, pass: &str) -> svault::agent::Response {
+    let mut stream = UnixStream::connect(socket).unwrap();
+    let line = serde_json::json!({"v": 1, "op": "submit", "officer": officer, "passphrase": pass});
+    let reply = raw_exchange(&mut stream, format!("{line}\n").as_bytes());
+    svault::agent::Response::parse(reply.trim_end().as_bytes()).unwrap()
+}
+
+#[test]
+fn keyslot_guess_flood_from_another_uid_is_throttled_and_audited() {
+    use svault::agent::Response;
+    use svault::agent::limits::FREE_FAILURES;
+    let s = setup();
+    let mut config = group_config(&s);
+    config.keyslot_queue = 2;
+    let agent = start(&s, config);
+    let mut root = Client::connect(&s.socket).unwrap();
+
+    // The officer-name oracle: an unknown officer and a wrong passphrase are answered
+    // alike, and both count as a failed guess.
+    let unknown = root.submit_keyslot("zed", "guess").unwrap_err();
+    let wrong = root.submit_keyslot("erin", "guess").unwrap_err();
+    assert_eq!(unknown.code(), Some(ErrorCode::Refused));
+    assert_eq!(
+        unknown.to_string().replace("zed", "erin"),
+        wrong.to_string(),
+        "an unknown officer is told apart from a wrong passphrase"
+    );
+
+    // The attack: 200 concurrent guesses at erin's keyslot from another uid, then
+    // guesses one at a time at an officer that does not exist.
+    const GUESSES: usize = 200;
+    let out = run_child(
+        &s.socket,
+        "keyslot",
+        &[
+            ("SVAULT_TEST_OFFICER", "erin"),
+            ("SVAULT_TEST_COUNT", &GUESSES.to_string()),
+            ("SVAULT_TEST_THEN", "zed"),
+        ],
+        Some(NOBODY),
+    );
+    let (flood, then): (Vec<&String>, Vec<&String>) =
+        out.iter().partition(|c| !c.starts_with("then "));
+    assert_eq!(flood.len(), GUESSES);
+    let n = |code: &str| flood.iter().filter(|c| **c == code).count();
+    let (refused, limited, busy) = (n("refused"), n("rate_limited"), n("busy"));
+    assert_eq!(refused + limited + busy, GUESSES, "{out:?}");
+    // One guess in flight per uid, three failures free, then a wait that doubles.
+    assert!(
+        refused <= FREE_FAILURES as usize + 1,
+        "{refused} guesses were tried"
+    );
+    assert!(limited >= GUESSES / 2, "only {limited} rate_limited");
+    // An unknown name from that uid is throttled the same way: a few refusals at
+    // most, then rate_limited.
+    assert_eq!(
+        then.last().map(|c| c.as_str()),
+        Some("then rate_limited"),
+        "{then:?}"
+    );
+    let then_refused = then.iter().filter(|c| **c == "then refused").count();
+    assert!(
+        refused + then_refused <= FREE_FAILURES as usize + 1,
+        "{out:?}"
+    );
+
+    // The real erin waits as told, then opens her keyslot.
+    let mut accepted = false;
+    for _ in 0..12 {
+        match keyslot_raw(&s.socket, "erin", ERIN_PASS) {
+            Response::Accepted { officer, .. } => {
+                assert_eq!(officer, "erin");
+                accepted = true;
+                break;
+            }
+            Response::Error {
+                code: ErrorCode::RateLimited,
+                retry_after: Some(wait),
+                message,
+            } => {
+                assert!(message.contains("try again in"), "{message}");
+                assert!(wait <= svault::agent::limits::MAX_WAIT);
+                thread::sleep(wait + Duration::from_millis(20));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(accepted, "erin's keyslot never opened");
+    assert_eq!(agent.shares_held(), 1);
+    drop(agent);
+
+    // Every refusal is in the audit log, and no passphrase.
+    let log = audit_log(&s);
+    assert_no_secrets(&s, &log);
+    // One line each for the first few refusals a second, then counts (`suppressed`).
+    let uid = |result: &str| {
+        let single = count_events(
+            &log,
+            serde_json::json!({"event": "submit", "uid": NOBODY, "result": result}),
+        );
+        let counted: u64 = log
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|e| e["event"] == "suppressed" && e["of"] == "submit" && e["uid"] == NOBODY)
+            .map(|e| e["counts"][result].as_u64().unwrap_or(0))
+            .sum();
+        single + counted as usize
+    };
+    assert_eq!(uid("rate_limited"), limited + 1);
+    assert_eq!(uid("busy"), busy);
+    assert_eq!(uid("refused"), refused + then_refused);
+    assert!(!log.contains("guess "), "a guessed passphrase in the log");
+}
+
+#[test]
+fn a_keyslot_bigger_than_the_memory_budget_is_refused_without_deriving() {
+    let s = setup();
+    let mut config = config(&s);
+    config.keyslot_memory = 32 << 10; // erin's keyslot needs 64 KiB
+    let agent = start(&s, config);
+    let mut root = Client::connect(&s.socket).unwrap();
+    let e = root.submit_keyslot("erin", ERIN_PASS).unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::Refused));
+    assert!(e.to_string().contains("keyslot memory budget"), "{e}");
+    assert_eq!(agent.shares_held(), 0);
+    drop(agent);
+}
+
+#[test]
+fn shares_are_wiped_once_the_agent_is_unsealed() {
+    let s = setup();
+    let agent = start(&s, config(&s));
+    let mut client = Client::connect(&s.socket).unwrap();
+    for (i, w) in s.words[..2].iter().enumerate() {
+        client.submit_share(w).unwrap();
+        assert_eq!(agent.shares_held(), i + 1);
+    }
+    let accepted = client.submit_share(&s.words[2]).unwrap();
+    assert!(!accepted.status.sealed);
+    assert_eq!(agent.shares_held(), 0, "shares kept after unsealing");
+    // The public record of who submitted stays, and the vault serves.
+    let who: Vec<String> = client
+        .status()
+        .unwrap()
+        .submissions
+        .into_iter()
+        .map(|x| x.officer)
+        .collect();
+    assert_eq!(who, ["alice", "bob", "carol"]);
+    assert_eq!(client.get("db/password").unwrap().expose(), b"hunter2");
+    drop(agent);
+
+    // The library step the agent uses: an unsealed vault keeps its shares until told.
+    let mut sealed = Vault::open(&s.vault).unwrap();
+    for w in &s.words[..3] {
+        sealed.submit_text(w).unwrap();
+    }
+    let mut vault = sealed.unseal().unwrap();
+    assert_eq!(vault.known_share_count(), 3);
+    vault.forget_shares();
+    assert_eq!(vault.known_share_count(), 0);
+    assert!(vault.add_officer(0, "frank", None).is_err());
+}
+
+#[test]
+fn planted_links_and_writable_policies_are_refused() {
+    use std::os::unix::fs::{MetadataExt, symlink};
+    let s = setup();
+    let target = s.dir.path().join("target");
+    std::fs::write(&target, b"precious").unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    // The audit log path is a link to another file, or to a file not yet there.
+    let link = s.dir.path().join("audit-link");
+    symlink(&target, &link).unwrap();
+    let e = Audit::file(&link).unwrap_err();
+    assert!(e.to_string().contains("symbolic link"), "{e}");
+    let dangling = s.dir.path().join("audit-dangling");
+    let created = s.dir.path().join("created-by-root");
+    symlink(&created, &dangling).unwrap();
+    assert!(Audit::file(&dangling).is_err());
+    assert!(!created.exists(), "the agent created a file through a link");
+    // A hard link to another file.
+    let hard = s.dir.path().join("audit-hard");
+    std::fs::hard_link(&target, &hard).unwrap();
+    assert!(
+        Audit::file(&hard)
+            .unwrap_err()
+            .to_string()
+            .contains("hard links")
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"precious");
+
+    // Policy files others could change: refused, naming what is wrong.
+    let policy = s.dir.path().join("app.policy");
+    std::fs::write(&policy, "read * uid=0\n").unwrap();
+    for (mode, ok) in [(0o664, false), (0o646, false), (0o644, true), (0o600, true)] {
+        std::fs::set_permissions(&policy, std::fs::Permissions::from_mode(mode)).unwrap();
+        match Policy::load(&policy) {
+            Ok(_) => assert!(ok, "mode {mode:o} accepted"),
+            Err(e) => {
+                assert!(!ok, "mode {mode:o}: {e}");
+                assert!(
+                    e.to_string().contains("lets its group or others change it"),
+                    "{e}"
+                );
+            }
+        }
+    }
+    let policy_link = s.dir.path().join("link.policy");
+    symlink(&policy, &policy_link).unwrap();
+    let e = Policy::load(&policy_link).unwrap_err();
+    assert!(e.to_string().contains("symbolic link"), "{e}");
+    std::os::unix::fs::chown(&policy, Some(NOBODY), None).unwrap();
+    let e = Policy::load(&policy).unwrap_err();
+    assert!(
+        e.to_string().contains(&format!("owned by uid {NOBODY}")),
+        "{e}"
+    );
+    // The command refuses to start with it.
+    let out = Command::new(env!("CARGO_BIN_EXE_svault"))
+        .arg("agent")
+        .arg(&s.vault)
+        .arg("--socket")
+        .arg(&s.socket)
+        .arg("--policy")
+        .arg(&policy)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("refusing the policy file"), "{stderr}");
+    assert!(!s.socket.exists());
+
+    // Links planted at the names a socket used to be bound under before its rename:
+    // nothing is chowned or chmodded through them.
+    let name = s.socket.file_name().unwrap().to_string_lossy().into_owned();
+    let planted = s.dir.path().join(format!(".{name}.{}", std::process::id()));
+    symlink(&target, &planted).unwrap();
+    let before = std::fs::metadata(&target).unwrap();
+    let agent = start(&s, group_config(&s));
+    let after = std::fs::metadata(&target).unwrap();
+    assert_eq!(
+        (after.mode(), after.uid(), after.gid()),
+        (before.mode(), before.uid(), before.gid())
+    );
+    let socket = std::fs::symlink_metadata(&s.socket).unwrap();
+    assert_eq!((socket.mode() & 0o777, socket.gid()), (0o660, NOBODY));
+    // No private directory left behind.
+    let leftovers: Vec<String> = std::fs::read_dir(s.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            n.starts_with(&format!(".{name}."))
+                && *n != planted.file_name().unwrap().to_string_lossy()
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    drop(agent);
+    assert_eq!(std::fs::read(&target).unwrap(), b"precious");
 }

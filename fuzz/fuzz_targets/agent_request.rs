@@ -1,7 +1,8 @@
 //! The agent's request parser on arbitrary bytes: it never panics; whatever it
 //! accepts re-encodes to a line that parses to the same request; no error message
 //! quotes the input's string values (which may be secrets); the response parser
-//! never panics either.
+//! never panics either, and what it accepts (`retry_after_ms` included) re-encodes to
+//! a line that parses to the same response.
 #![no_main]
 
 use svault::agent::protocol::{Request, Response};
@@ -20,5 +21,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             assert!(!message.contains('"'), "quotes a value: {message}");
         }
     }
-    let _ = Response::parse(data);
+    if let Ok(response) = Response::parse(data) {
+        let line = response.encode();
+        let again = Response::parse(&line[..line.len() - 1]).expect("a response re-parses");
+        assert_eq!(format!("{again:?}"), format!("{response:?}"));
+    }
 });

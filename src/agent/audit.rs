@@ -4,14 +4,17 @@
 //! depend on the event (see `docs/AGENT.md`). No line ever holds a secret: officers,
 //! members, credential names, uids and pids, results and refusal reasons only.
 
+use std::collections::{BTreeMap, HashMap};
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
+
+use super::policy::Peer;
 
 /// Where audit lines go.
 pub struct Audit {
@@ -30,17 +33,57 @@ impl Audit {
         Audit::to_writer(io::stderr())
     }
 
-    /// Lines appended to `path` (created with mode 0600 if missing).
+    /// Lines appended to `path` (created with mode 0600 if missing). The path is opened
+    /// without following a symbolic link, and an existing file is used only if it is a
+    /// regular file with one link, owned by this process's uid or root: a link planted
+    /// at the path cannot make the agent create or append to another file.
     ///
     /// # Errors
     ///
-    /// The system's error when the file cannot be opened.
+    /// The system's error when the file cannot be opened; `InvalidInput` saying what is
+    /// wrong when it is a symbolic link or not a file the agent may trust.
     pub fn file(path: impl AsRef<Path>) -> io::Result<Audit> {
+        use nix::fcntl::OFlag;
+        use std::os::unix::fs::MetadataExt;
+        let path = path.as_ref();
+        let refuse = |reason: String| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{reason}; refusing to write the audit log there"),
+            )
+        };
         let file = OpenOptions::new()
             .create(true)
             .append(true)
             .mode(0o600)
-            .open(path)?;
+            .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits())
+            .open(path)
+            .map_err(|e| {
+                if e.raw_os_error() == Some(nix::errno::Errno::ELOOP as i32) {
+                    refuse(format!("{} is a symbolic link", path.display()))
+                } else {
+                    e
+                }
+            })?;
+        let meta = file.metadata()?;
+        let own = nix::unistd::geteuid().as_raw();
+        if !meta.file_type().is_file() {
+            return Err(refuse(format!("{} is not a regular file", path.display())));
+        }
+        if meta.nlink() != 1 {
+            return Err(refuse(format!(
+                "{} has {} hard links",
+                path.display(),
+                meta.nlink()
+            )));
+        }
+        if meta.uid() != own && meta.uid() != 0 {
+            return Err(refuse(format!(
+                "{} is owned by uid {}, not by the agent's uid {own} or root",
+                path.display(),
+                meta.uid()
+            )));
+        }
         Ok(Audit::to_writer(file))
     }
 
@@ -74,5 +117,106 @@ impl Audit {
             Err(poisoned) => poisoned.into_inner(),
         };
         let _ = out.write_all(&text).and_then(|()| out.flush());
+    }
+}
+
+/// Refusals of one kind (`bad_request`, or a throttled keyslot `submit`) per caller uid
+/// in each [`REFUSAL_WINDOW`]: the first [`REFUSALS_LOGGED`] get a line each; the rest
+/// are counted and written as one `suppressed` line (`"of"`: the event, `"counts"` by
+/// error or result) when that uid's next window begins, or when the agent stops. So a
+/// flooding client costs the log a few lines a second, and no refusal goes uncounted.
+pub(crate) struct Coalesced {
+    event: &'static str,
+    windows: Mutex<HashMap<u32, Window>>,
+}
+
+/// The length of one counting window.
+pub const REFUSAL_WINDOW: Duration = Duration::from_secs(1);
+/// Refusals of one kind logged one line each per uid and window.
+pub const REFUSALS_LOGGED: u32 = 10;
+
+struct Window {
+    started: Instant,
+    logged: u32,
+    suppressed: BTreeMap<&'static str, u64>,
+}
+
+impl Window {
+    fn new(started: Instant) -> Window {
+        Window {
+            started,
+            logged: 0,
+            suppressed: BTreeMap::new(),
+        }
+    }
+}
+
+impl Coalesced {
+    /// Coalesces lines of `event`.
+    pub(crate) fn new(event: &'static str) -> Coalesced {
+        Coalesced {
+            event,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Logs (or counts) one refusal of `peer`: `key` is its error or result (also the
+    /// line's `key_field`), `fields` the rest of the line.
+    pub(crate) fn record(
+        &self,
+        audit: &Audit,
+        peer: &Peer,
+        key_field: &str,
+        key: &'static str,
+        fields: Value,
+    ) {
+        let now = Instant::now();
+        let mut windows = match self.windows.lock() {
+            Ok(w) => w,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let window = windows.entry(peer.uid).or_insert_with(|| Window::new(now));
+        if now.duration_since(window.started) >= REFUSAL_WINDOW {
+            let old = std::mem::replace(window, Window::new(now));
+            self.write_suppressed(audit, peer.uid, &old.suppressed);
+        }
+        if window.logged < REFUSALS_LOGGED {
+            window.logged += 1;
+            drop(windows);
+            let mut line = Map::new();
+            line.insert("uid".into(), peer.uid.into());
+            line.insert("pid".into(), peer.pid.into());
+            line.insert(key_field.into(), key.into());
+            if let Value::Object(fields) = fields {
+                line.extend(fields);
+            }
+            audit.event(self.event, Value::Object(line));
+        } else {
+            *window.suppressed.entry(key).or_default() += 1;
+        }
+    }
+
+    /// Writes every count not yet written.
+    pub(crate) fn flush(&self, audit: &Audit) {
+        let windows = match self.windows.lock() {
+            Ok(mut w) => std::mem::take(&mut *w),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        };
+        for (uid, window) in windows {
+            self.write_suppressed(audit, uid, &window.suppressed);
+        }
+    }
+
+    fn write_suppressed(&self, audit: &Audit, uid: u32, counts: &BTreeMap<&'static str, u64>) {
+        if counts.is_empty() {
+            return;
+        }
+        audit.event(
+            "suppressed",
+            serde_json::json!({
+                "of": self.event, "uid": uid, "counts": counts,
+                "total": counts.values().sum::<u64>(),
+            }),
+        );
     }
 }

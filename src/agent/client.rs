@@ -316,7 +316,7 @@ impl Client {
     /// Sends a request; an error response becomes [`ClientError::Agent`].
     fn call(&mut self, request: &Request) -> Result<Response, ClientError> {
         match self.request(request)? {
-            Response::Error { code, message } => Err(ClientError::Agent { code, message }),
+            Response::Error { code, message, .. } => Err(ClientError::Agent { code, message }),
             other => Ok(other),
         }
     }

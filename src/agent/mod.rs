@@ -14,7 +14,8 @@
 //!   specified in `docs/AGENT.md`;
 //! - [`server`]: [`Agent`], its sockets, threads, timeouts, expiry and audit events;
 //! - [`client`]: [`Client`], used by the `svault` command and by applications;
-//! - [`policy`]: who may ask for what; [`audit`]: the JSON-lines audit log.
+//! - [`policy`]: who may ask for what; [`audit`]: the JSON-lines audit log;
+//! - [`limits`]: the keyslot derivation queue and the guess throttle.
 //!
 //! The agent adds no cryptography: it drives [`crate::vault`] exactly as a program
 //! unsealing its own vault would.
@@ -22,6 +23,7 @@
 pub mod audit;
 pub mod bao;
 pub mod client;
+pub mod limits;
 pub mod policy;
 pub mod protocol;
 pub mod server;

@@ -10,14 +10,18 @@
 //! read    app/*         user=www-data group=app gid=1005
 //! write   app/*         uid=0
 //! control               uid=0 group=wheel
+//! unseal                  group=officers uid=1001
 //! systemd myapp.service db-password db/password
 //! ```
 //!
 //! `read` allows `get` (and shows the name in `list`), `write` allows `set` and `rm`,
-//! `control` restricts `seal` and `reset` (without a `control` line, everyone who can
-//! connect may). A pattern is an exact name, a prefix ending in `*`, or `*` alone.
-//! uid 0 has no special rights. Without a policy file, the agent's own uid may do
-//! everything and nobody else may read or write.
+//! `control` allows `seal` and `reset`, `unseal` allows submitting shares and keyslot
+//! passphrases. A pattern is an exact name, a prefix ending in `*`, or `*` alone.
+//! The agent's own uid and uid 0 always have `control` and `unseal` (they can stop
+//! the process anyway); otherwise uid 0 has no special rights, and without a
+//! `control` or `unseal` line nobody else has that right. Without a policy file, the
+//! agent's own uid may do everything and nobody else may read or write; with a socket
+//! group, whoever the socket's mode lets connect may also submit shares.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -37,7 +41,8 @@ pub struct Peer {
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
     rules: Vec<Rule>,
-    control: Option<Vec<Principal>>,
+    control: Vec<Principal>,
+    unseal: Vec<Principal>,
     systemd: Vec<SystemdRule>,
 }
 
@@ -80,6 +85,8 @@ impl Pattern {
 enum Principal {
     Uid(u32),
     Gid(u32),
+    /// Whoever the socket's mode lets connect (no policy file, a socket group).
+    Connected,
 }
 
 impl Principal {
@@ -87,6 +94,7 @@ impl Principal {
         match self {
             Principal::Uid(uid) => peer.uid == uid,
             Principal::Gid(gid) => peer.gid == gid,
+            Principal::Connected => true,
         }
     }
 }
@@ -110,6 +118,18 @@ pub enum PolicyError {
         /// The system's reason.
         source: std::io::Error,
     },
+    /// The file could be changed by someone other than its owner or root, or is not a
+    /// plain file the agent can trust.
+    #[error(
+        "refusing the policy file {}: {reason}; fix it (e.g. chown root: FILE; chmod 0644 FILE) and start again",
+        path.display()
+    )]
+    Unsafe {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A line is not a rule.
     #[error("policy line {line}: {reason}")]
     Syntax {
@@ -121,8 +141,10 @@ pub enum PolicyError {
 }
 
 impl Policy {
-    /// The policy used without a file: `uid` may read, write and control everything.
-    pub fn owner_only(uid: u32) -> Policy {
+    /// The policy used without a file: `uid` may read, write and control everything;
+    /// with `group_socket` (the socket is shared with a group), everyone who can
+    /// connect may also submit shares and keyslot passphrases.
+    pub fn owner_only(uid: u32, group_socket: bool) -> Policy {
         let who = vec![Principal::Uid(uid)];
         Policy {
             rules: vec![
@@ -137,22 +159,70 @@ impl Policy {
                     who,
                 },
             ],
-            control: None,
+            control: Vec::new(),
+            unseal: if group_socket {
+                vec![Principal::Connected]
+            } else {
+                Vec::new()
+            },
             systemd: Vec::new(),
         }
     }
 
-    /// Reads and parses a policy file.
+    /// Reads and parses a policy file. The file decides who reads which credential, so
+    /// it must be one only its owner can change: it is opened without following a
+    /// symbolic link and refused unless it is a regular file owned by root or this
+    /// process's uid that neither its group nor others may write.
     ///
     /// # Errors
     ///
-    /// [`PolicyError::Io`], or [`PolicyError::Syntax`] naming the line.
+    /// [`PolicyError::Io`], [`PolicyError::Unsafe`] saying what is wrong with the
+    /// file, or [`PolicyError::Syntax`] naming the line.
     pub fn load(path: impl AsRef<Path>) -> Result<Policy, PolicyError> {
+        use nix::fcntl::OFlag;
+        use std::io::Read;
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
+        let io = |source| PolicyError::Io {
             path: path.to_owned(),
             source,
-        })?;
+        };
+        let unsafe_file = |reason: String| PolicyError::Unsafe {
+            path: path.to_owned(),
+            reason,
+        };
+        let mut file = match std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits())
+            .open(path)
+        {
+            Ok(file) => file,
+            Err(e) if e.raw_os_error() == Some(nix::errno::Errno::ELOOP as i32) => {
+                return Err(unsafe_file(
+                    "it is a symbolic link; name the file itself".into(),
+                ));
+            }
+            Err(e) => return Err(io(e)),
+        };
+        let meta = file.metadata().map_err(io)?;
+        let own = nix::unistd::geteuid().as_raw();
+        if !meta.file_type().is_file() {
+            return Err(unsafe_file("it is not a regular file".into()));
+        }
+        if meta.uid() != 0 && meta.uid() != own {
+            return Err(unsafe_file(format!(
+                "it is owned by uid {}, neither root nor the agent's uid {own}",
+                meta.uid()
+            )));
+        }
+        if meta.mode() & 0o022 != 0 {
+            return Err(unsafe_file(format!(
+                "its mode {:04o} lets its group or others change it",
+                meta.mode() & 0o7777
+            )));
+        }
+        let mut text = String::new();
+        file.read_to_string(&mut text).map_err(io)?;
         Policy::parse(&text)
     }
 
@@ -213,7 +283,20 @@ impl Policy {
                         .map(|p| parse_principal(p))
                         .collect::<Result<Vec<_>, _>>()
                         .map_err(syntax)?;
-                    policy.control.get_or_insert_with(Vec::new).extend(who);
+                    policy.control.extend(who);
+                }
+                "unseal" => {
+                    if rest.is_empty() {
+                        return Err(syntax(
+                            "'unseal' names nobody: add uid=, gid=, user= or group=".into(),
+                        ));
+                    }
+                    let who = rest
+                        .iter()
+                        .map(|p| parse_principal(p))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(syntax)?;
+                    policy.unseal.extend(who);
                 }
                 "systemd" => {
                     let [unit, id, name] = &rest[..] else {
@@ -232,7 +315,7 @@ impl Policy {
                 }
                 other => {
                     return Err(syntax(format!(
-                        "unknown rule '{other}'; the rules are read, write, control and systemd"
+                        "unknown rule '{other}'; the rules are read, write, control, unseal and systemd"
                     )));
                 }
             }
@@ -257,11 +340,16 @@ impl Policy {
             .any(|r| r.access == Access::Read && r.who.iter().any(|p| p.admits(peer)))
     }
 
-    /// Whether `peer` may seal the vault or discard progress.
+    /// Whether `peer` is named by a `control` line (may seal the vault and discard
+    /// everyone's progress). The agent also allows its own uid and root.
     pub fn may_control(&self, peer: &Peer) -> bool {
-        self.control
-            .as_ref()
-            .is_none_or(|who| who.iter().any(|p| p.admits(peer)))
+        self.control.iter().any(|p| p.admits(peer))
+    }
+
+    /// Whether `peer` is named by an `unseal` line (may submit shares and keyslot
+    /// passphrases). The agent also allows its own uid and root.
+    pub fn may_unseal(&self, peer: &Peer) -> bool {
+        self.unseal.iter().any(|p| p.admits(peer))
     }
 
     /// The credential served to systemd for `unit`'s `LoadCredential=` id `id`.
@@ -335,7 +423,9 @@ mod tests {
         assert!(!policy.may_write(&OTHER, "app/x"));
         assert!(policy.may_write(&APP, "app/x"));
         assert!(!policy.may_read(&APP, "app/x"));
-        assert!(policy.may_control(&OTHER));
+        // Without control or unseal lines, nobody is named.
+        assert!(!policy.may_control(&OTHER) && !policy.may_control(&APP));
+        assert!(!policy.may_unseal(&OTHER) && !policy.may_unseal(&APP));
         assert_eq!(
             policy.systemd_credential("myapp.service", "dbpw"),
             Some("db/password")
@@ -347,11 +437,23 @@ mod tests {
     fn control_and_owner_only() {
         let policy = Policy::parse("control uid=0\n").unwrap();
         assert!(!policy.may_control(&APP));
-        let owner = Policy::owner_only(1000);
+        let owner = Policy::owner_only(1000, false);
         assert!(owner.may_read(&APP, "anything"));
         assert!(owner.may_write(&APP, "anything"));
         assert!(!owner.may_read(&OTHER, "anything"));
+        assert!(!owner.may_control(&OTHER) && !owner.may_unseal(&OTHER));
         assert!(policy.may_control(&Peer { uid: 0, ..APP }));
+        // A socket shared with a group: whoever connects may submit, not control.
+        let group = Policy::owner_only(1000, true);
+        assert!(group.may_unseal(&OTHER) && !group.may_control(&OTHER));
+        assert!(!group.may_read(&OTHER, "anything"));
+        let unseal = Policy::parse("unseal gid=50 uid=1000\n").unwrap();
+        assert!(unseal.may_unseal(&OTHER) && unseal.may_unseal(&APP));
+        assert!(!unseal.may_unseal(&Peer {
+            uid: 3,
+            gid: 3,
+            pid: 3
+        }));
     }
 
     #[test]
@@ -362,6 +464,7 @@ mod tests {
             ("grant db/x uid=1\n", 1),
             ("systemd a.service id\n", 1),
             ("control\n", 1),
+            ("unseal\n", 1),
             ("read x user=no-such-user-here-zz\n", 1),
         ] {
             match Policy::parse(text) {

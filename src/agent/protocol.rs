@@ -395,8 +395,12 @@ pub enum ErrorCode {
     UnsupportedVersion,
     /// The request did not arrive in time (the connection is then closed).
     Timeout,
-    /// The agent has too many connections; try again.
+    /// The agent has too many connections, or its keyslot queue is full; try again
+    /// (after `retry_after_ms` when given).
     Busy,
+    /// Too many keyslot guesses from this caller or for this officer: wait
+    /// `retry_after_ms` before the next one.
+    RateLimited,
     /// A share or passphrase was refused; the message says why. Progress is unchanged.
     Refused,
     /// The shares matched their commitments but the vault did not open.
@@ -427,6 +431,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedVersion => "unsupported_version",
             ErrorCode::Timeout => "timeout",
             ErrorCode::Busy => "busy",
+            ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Refused => "refused",
             ErrorCode::UnsealFailed => "unseal_failed",
             ErrorCode::Sealed => "sealed",
@@ -540,6 +545,8 @@ pub enum Response {
         code: ErrorCode,
         /// A plain-language message naming the officer or share and what to do next.
         message: String,
+        /// For `busy` and `rate_limited`: how long to wait before trying again.
+        retry_after: Option<Duration>,
     },
 }
 
@@ -554,6 +561,8 @@ struct RawResponse {
     error: Option<ErrorCode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    retry_after_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     officer: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -576,6 +585,7 @@ impl RawResponse {
             kind: Some(kind.to_owned()),
             error: None,
             message: None,
+            retry_after_ms: None,
             officer: None,
             member: None,
             status: None,
@@ -592,6 +602,16 @@ impl Response {
         Response::Error {
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// A `busy` or `rate_limited` answer: try again after `wait`.
+    pub fn retry_after(code: ErrorCode, message: impl Into<String>, wait: Duration) -> Response {
+        Response::Error {
+            code,
+            message: message.into(),
+            retry_after: Some(wait),
         }
     }
 
@@ -630,11 +650,17 @@ impl Response {
                 existed: Some(*existed),
                 ..RawResponse::ok("saved")
             },
-            Response::Error { code, message } => RawResponse {
+            Response::Error {
+                code,
+                message,
+                retry_after,
+            } => RawResponse {
                 ok: false,
                 kind: None,
                 error: Some(*code),
                 message: Some(message.clone()),
+                retry_after_ms: retry_after
+                    .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
                 ..RawResponse::ok("error")
             },
         };
@@ -672,6 +698,7 @@ impl Response {
             return Ok(Response::Error {
                 code: raw.error.unwrap_or(ErrorCode::Unknown),
                 message: raw.message.unwrap_or_default(),
+                retry_after: raw.retry_after_ms.map(Duration::from_millis),
             });
         }
         Ok(match raw.kind.as_deref() {
@@ -975,6 +1002,20 @@ mod tests {
             &line[..],
             b"{\"v\":1,\"ok\":false,\"error\":\"denied\",\"message\":\"no\"}\n"
         );
+        let line =
+            Response::retry_after(ErrorCode::RateLimited, "wait", Duration::from_secs(8)).encode();
+        assert_eq!(
+            &line[..],
+            b"{\"v\":1,\"ok\":false,\"error\":\"rate_limited\",\"message\":\"wait\",\"retry_after_ms\":8000}\n"
+        );
+        match Response::parse(&line[..line.len() - 1]).unwrap() {
+            Response::Error {
+                code: ErrorCode::RateLimited,
+                retry_after,
+                ..
+            } => assert_eq!(retry_after, Some(Duration::from_secs(8))),
+            other => panic!("{other:?}"),
+        }
         let future = br#"{"v":1,"ok":false,"error":"melted","message":"m"}"#;
         assert!(matches!(
             Response::parse(future).unwrap(),

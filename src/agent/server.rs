@@ -4,14 +4,16 @@
 //!
 //! Threads: one accept loop per socket, one thread per connection (at most
 //! [`Config::max_connections`] at once; more are answered `busy`), one janitor that
-//! discards expired progress. The vault state sits behind one `RwLock`: `get`, `list`
-//! and `status` share it; submissions, `seal`, `reset`, `set` and `rm` take it alone.
-//! A keyslot's Argon2id runs outside the lock.
+//! discards expired progress, and [`Config::keyslot_workers`] keyslot workers. The
+//! vault state sits behind one `RwLock`: `get`, `list` and `status` share it;
+//! submissions, `seal`, `reset`, `set` and `rm` take it alone. A keyslot's Argon2id
+//! runs outside the lock, on a worker, after the throttle admitted it
+//! ([`super::limits`]).
 
 use std::io::{self, Write};
 use std::os::fd::AsRawFd;
 use std::os::linux::net::SocketAddrExt;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -21,7 +23,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
-use super::audit::Audit;
+use super::audit::{Audit, Coalesced};
+use super::limits::{Deriver, QueueRefusal, Throttle};
 use super::policy::{Peer, Policy};
 use super::protocol::{
     AgentStatus, Entry, ErrorCode, GroupStatus, LineReader, MAX_REQUEST, ReadError, Request,
@@ -42,7 +45,8 @@ pub struct Config {
     pub socket_group: Option<u32>,
     /// The socket systemd's `LoadCredential=` connects to (mode 0600), if any.
     pub systemd_socket: Option<PathBuf>,
-    /// Who may ask for what; `None` means [`Policy::owner_only`] for the agent's uid.
+    /// Who may ask for what; `None` means [`Policy::owner_only`] for the agent's uid
+    /// (with everyone who can connect allowed to unseal when there is a socket group).
     pub policy: Option<Policy>,
     /// Submitted shares are discarded this long after the first of them was accepted,
     /// unless the vault was unsealed by then.
@@ -55,12 +59,20 @@ pub struct Config {
     pub max_connections: usize,
     /// Disable core dumps and lock memory (best effort; see [`harden_process`]).
     pub harden: bool,
+    /// Threads deriving keyslot keys (Argon2id) at once; at least 1.
+    pub keyslot_workers: usize,
+    /// Keyslot derivations waiting for a worker; one more is answered `busy`.
+    pub keyslot_queue: usize,
+    /// The memory, in bytes, all keyslot derivations together may use at once. A
+    /// keyslot that needs more than this is refused.
+    pub keyslot_memory: u64,
 }
 
 impl Config {
     /// Defaults: socket mode 0600, no systemd socket, owner-only policy, progress
     /// expiring after 15 minutes, 60 s idle and 10 s request timeouts, 1024
-    /// connections, process hardening on.
+    /// connections, process hardening on, one keyslot worker with a queue of 4 and a
+    /// 256 MiB derivation budget.
     pub fn new(vault: impl Into<PathBuf>, socket: impl Into<PathBuf>) -> Config {
         Config {
             vault: vault.into(),
@@ -73,6 +85,9 @@ impl Config {
             request_timeout: Duration::from_secs(10),
             max_connections: 1024,
             harden: true,
+            keyslot_workers: 1,
+            keyslot_queue: 4,
+            keyslot_memory: 256 << 20,
         }
     }
 }
@@ -202,6 +217,14 @@ struct BoundSocket {
 struct Shared {
     state: RwLock<State>,
     audit: Audit,
+    /// `bad_request` lines, coalesced per uid.
+    bad_requests: Coalesced,
+    /// Throttled keyslot submissions (`rate_limited`, `busy`), coalesced per uid.
+    throttled: Coalesced,
+    /// Denied `seal` and `reset` (`control` lines), coalesced per uid.
+    denied_control: Coalesced,
+    throttle: Throttle,
+    deriver: Deriver,
     policy: Policy,
     own_uid: u32,
     expire: Option<Duration>,
@@ -219,7 +242,8 @@ struct State {
     /// holding the lock. It never holds submitted shares.
     opener: Arc<Sealed>,
     unsealed: Option<Unsealed>,
-    submissions: Vec<Submission>,
+    /// Who submitted what (public record); the caller's uid is kept for `reset`.
+    submissions: Vec<(Submission, u32)>,
     /// When the first share of the current progress was accepted.
     started: Option<(Instant, u64)>,
     unsealed_at: Option<u64>,
@@ -266,7 +290,13 @@ impl Agent {
         let policy = config
             .policy
             .clone()
-            .unwrap_or_else(|| Policy::owner_only(own_uid));
+            .unwrap_or_else(|| Policy::owner_only(own_uid, config.socket_group.is_some()));
+        let deriver = Deriver::start(
+            config.keyslot_workers,
+            config.keyslot_queue,
+            config.keyslot_memory,
+        )
+        .map_err(AgentError::Thread)?;
         let mut listeners = Vec::new();
         let mode = if config.socket_group.is_some() {
             0o660
@@ -294,6 +324,11 @@ impl Agent {
                 last_progress: None,
             }),
             audit,
+            bad_requests: Coalesced::new("bad_request"),
+            throttled: Coalesced::new("submit"),
+            denied_control: Coalesced::new("control"),
+            throttle: Throttle::default(),
+            deriver,
             policy,
             own_uid,
             expire: config.expire,
@@ -353,6 +388,25 @@ impl Agent {
     /// The agent's state, as `status` reports it.
     pub fn status(&self) -> AgentStatus {
         status_of(&self.shared.read(), self.shared.expire)
+    }
+
+    /// How many submitted shares the agent holds in memory: those entered towards the
+    /// threshold while sealed, and none once unsealed (they are wiped at the unseal;
+    /// only the public record of who submitted stays). A count, never a share.
+    pub fn shares_held(&self) -> usize {
+        let state = self.shared.read();
+        let pending = state
+            .sealed
+            .progress()
+            .groups
+            .iter()
+            .map(|g| usize::from(g.have))
+            .sum::<usize>();
+        pending
+            + state
+                .unsealed
+                .as_ref()
+                .map_or(0, Unsealed::known_share_count)
     }
 
     /// Stops the agent: see the type's documentation.
@@ -419,6 +473,9 @@ impl Drop for Agent {
                 let _ = std::fs::remove_file(&bound.path);
             }
         }
+        self.shared.bad_requests.flush(&self.shared.audit);
+        self.shared.throttled.flush(&self.shared.audit);
+        self.shared.denied_control.flush(&self.shared.audit);
         self.shared.audit.event("stop", json!({}));
     }
 }
@@ -462,36 +519,105 @@ fn bind_socket(
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(err("check", e)),
     }
+    let (listener, meta) = bind_privately(path, mode, group).map_err(|(a, e)| err(a, e))?;
+    Ok((
+        listener,
+        BoundSocket {
+            path: path.to_owned(),
+            dev: meta.dev(),
+            ino: meta.ino(),
+        },
+    ))
+}
+
+/// Binds the socket inside a fresh directory of its own (mode 0700, random name, beside
+/// `path` so that the rename stays on one file system), where nobody else can reach it
+/// or put a link in its place; gives it its group (without following links) and mode
+/// there; checks with `lstat` that it is a socket of this uid with that group and mode;
+/// then renames it into place and removes the directory.
+fn bind_privately(
+    path: &Path,
+    mode: u32,
+    group: Option<u32>,
+) -> Result<(UnixListener, std::fs::Metadata), (&'static str, io::Error)> {
+    use nix::fcntl::{AtFlags, OFlag};
+    use nix::sys::stat::{FchmodatFlags, Mode};
+    use std::os::unix::fs::OpenOptionsExt;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let temporary = path.with_file_name(format!(".{file_name}.{}", std::process::id()));
-    let _ = std::fs::remove_file(&temporary);
-    let listener = UnixListener::bind(&temporary).map_err(|e| err("bind", e))?;
-    let placed = (|| {
+    let private = parent.join(format!(".{file_name}.{:016x}", rand::random::<u64>()));
+    nix::unistd::mkdir(&private, Mode::S_IRWXU)
+        .map_err(|e| ("create a directory for", e.into()))?;
+    let result = (|| {
+        let own = nix::unistd::geteuid().as_raw();
+        let dir = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags((OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW).bits())
+            .open(&private)
+            .map_err(|e| ("open the directory for", e))?;
+        let dir_meta = dir.metadata().map_err(|e| ("check", e))?;
+        if dir_meta.uid() != own || dir_meta.mode() & 0o077 != 0 {
+            return Err((
+                "check",
+                io::Error::other("the private directory is not this process's alone"),
+            ));
+        }
+        let inner = private.join("socket");
+        let listener = UnixListener::bind(&inner).map_err(|e| ("bind", e))?;
         if let Some(gid) = group {
-            nix::unistd::chown(&temporary, None, Some(nix::unistd::Gid::from_raw(gid)))
-                .map_err(io::Error::from)?;
+            nix::unistd::fchownat(
+                &dir,
+                "socket",
+                None,
+                Some(nix::unistd::Gid::from_raw(gid)),
+                AtFlags::AT_SYMLINK_NOFOLLOW,
+            )
+            .map_err(|e| ("give its group to", e.into()))?;
         }
-        std::fs::set_permissions(&temporary, std::fs::Permissions::from_mode(mode))?;
-        std::fs::rename(&temporary, path)?;
-        std::fs::symlink_metadata(path)
+        // Inside a 0700 directory of this uid: the name cannot be swapped for a link.
+        nix::sys::stat::fchmodat(
+            &dir,
+            "socket",
+            Mode::from_bits_truncate(mode),
+            FchmodatFlags::FollowSymlink,
+        )
+        .map_err(|e| ("chmod", e.into()))?;
+        let meta = std::fs::symlink_metadata(&inner).map_err(|e| ("check", e))?;
+        let expected_gid = group.unwrap_or(meta.gid());
+        if !meta.file_type().is_socket()
+            || meta.uid() != own
+            || meta.gid() != expected_gid
+            || meta.mode() & 0o7777 != mode
+        {
+            return Err((
+                "check",
+                io::Error::other(format!(
+                    "the bound socket is not as made (uid {}, gid {}, mode {:04o})",
+                    meta.uid(),
+                    meta.gid(),
+                    meta.mode() & 0o7777
+                )),
+            ));
+        }
+        std::fs::rename(&inner, path).map_err(|e| ("move into place", e))?;
+        let placed = std::fs::symlink_metadata(path).map_err(|e| ("check", e))?;
+        if placed.dev() != meta.dev() || placed.ino() != meta.ino() {
+            return Err((
+                "check",
+                io::Error::other("another file took the socket's place"),
+            ));
+        }
+        Ok((listener, placed))
     })();
-    match placed {
-        Ok(meta) => Ok((
-            listener,
-            BoundSocket {
-                path: path.to_owned(),
-                dev: meta.dev(),
-                ino: meta.ino(),
-            },
-        )),
-        Err(e) => {
-            let _ = std::fs::remove_file(&temporary);
-            Err(err("set up", e))
-        }
-    }
+    let _ = std::fs::remove_file(private.join("socket"));
+    let _ = std::fs::remove_dir(&private);
+    result
 }
 
 impl Shared {
@@ -518,11 +644,7 @@ impl Shared {
             Err(poisoned) => poisoned.into_inner(),
         };
         if self.expired(&state) {
-            let officers: Vec<String> = state
-                .submissions
-                .iter()
-                .map(|s| s.officer.clone())
-                .collect();
+            let officers = officers_of(&state);
             state.sealed.reset();
             state.submissions.clear();
             state.started = None;
@@ -628,28 +750,30 @@ fn serve(shared: &Shared, stream: &UnixStream) {
                 Ok(request) => (handle(shared, &peer, request), false),
                 Err(e) => {
                     let code = ErrorCode::from(&e);
-                    shared.audit.event(
-                            "bad_request",
-                            json!({ "uid": peer.uid, "pid": peer.pid, "error": code.as_str(), "message": e.to_string() }),
-                        );
-                    (Response::error(code, e.to_string()), false)
+                    let message = e.to_string();
+                    shared.bad_requests.record(
+                        &shared.audit,
+                        &peer,
+                        "error",
+                        code.as_str(),
+                        json!({ "message": message }),
+                    );
+                    (Response::error(code, message), false)
                 }
             },
             Err(ReadError::TooLarge) => {
-                shared.audit.event(
-                    "bad_request",
-                    json!({ "uid": peer.uid, "pid": peer.pid, "error": "too_large" }),
-                );
+                shared
+                    .bad_requests
+                    .record(&shared.audit, &peer, "error", "too_large", json!({}));
                 let message = format!(
                     "the request is longer than {MAX_REQUEST} bytes; the connection is closed"
                 );
                 (Response::error(ErrorCode::TooLarge, message), true)
             }
             Err(ReadError::Timeout) => {
-                shared.audit.event(
-                    "bad_request",
-                    json!({ "uid": peer.uid, "pid": peer.pid, "error": "timeout" }),
-                );
+                shared
+                    .bad_requests
+                    .record(&shared.audit, &peer, "error", "timeout", json!({}));
                 let message = format!(
                     "the request did not arrive within {} s; the connection is closed",
                     shared.request_timeout.as_secs_f32()
@@ -657,10 +781,9 @@ fn serve(shared: &Shared, stream: &UnixStream) {
                 (Response::error(ErrorCode::Timeout, message), true)
             }
             Err(ReadError::Truncated) => {
-                shared.audit.event(
-                    "bad_request",
-                    json!({ "uid": peer.uid, "pid": peer.pid, "error": "truncated" }),
-                );
+                shared
+                    .bad_requests
+                    .record(&shared.audit, &peer, "error", "truncated", json!({}));
                 return;
             }
         };
@@ -703,7 +826,7 @@ fn handle(shared: &Shared, peer: &Peer, request: Request) -> Response {
         Request::SubmitKeyslot {
             officer,
             passphrase,
-        } => submit_keyslot(shared, peer, &officer, &passphrase),
+        } => submit_keyslot(shared, peer, &officer, passphrase),
         Request::Reset => reset(shared, peer),
         Request::Seal => seal(shared, peer),
         Request::Get { name } => get(shared, peer, &name),
@@ -741,7 +864,7 @@ fn status_of(state: &State, expire: Option<Duration>) -> AgentStatus {
                 officers: g.officers.clone(),
             })
             .collect(),
-        submissions: state.submissions.clone(),
+        submissions: state.submissions.iter().map(|(s, _)| s.clone()).collect(),
         since: if sealed {
             state.started.map(|(_, at)| at)
         } else {
@@ -753,6 +876,14 @@ fn status_of(state: &State, expire: Option<Duration>) -> AgentStatus {
         },
         credentials: state.unsealed.as_ref().map(|u| u.list().len()),
     }
+}
+
+fn officers_of(state: &State) -> Vec<String> {
+    state
+        .submissions
+        .iter()
+        .map(|(s, _)| s.officer.clone())
+        .collect()
 }
 
 fn refused(shared: &Shared, peer: &Peer, officer: Option<&str>, message: String) -> Response {
@@ -774,7 +905,42 @@ fn already_unsealed(shared: &Shared, peer: &Peer) -> Response {
     )
 }
 
+/// The agent's own uid and root may always unseal and control: they can stop the
+/// agent, or read its memory, anyway.
+fn is_owner_or_root(shared: &Shared, peer: &Peer) -> bool {
+    peer.uid == shared.own_uid || peer.uid == 0
+}
+
+fn may_unseal(shared: &Shared, peer: &Peer) -> bool {
+    is_owner_or_root(shared, peer) || shared.policy.may_unseal(peer)
+}
+
+fn may_control(shared: &Shared, peer: &Peer) -> bool {
+    is_owner_or_root(shared, peer) || shared.policy.may_control(peer)
+}
+
+/// `None` when `peer` has the `unseal` right; otherwise the logged refusal.
+fn unseal_denied(shared: &Shared, peer: &Peer) -> Option<Response> {
+    if may_unseal(shared, peer) {
+        return None;
+    }
+    shared.audit.event(
+        "submit",
+        json!({ "uid": peer.uid, "pid": peer.pid, "result": "denied", "reason": "no unseal right" }),
+    );
+    Some(Response::error(
+        ErrorCode::Denied,
+        format!(
+            "uid {} may not submit shares: the agent's policy gives it no unseal right; ask the vault's administrator for an 'unseal' line",
+            peer.uid
+        ),
+    ))
+}
+
 fn submit_words(shared: &Shared, peer: &Peer, words: &SecretText) -> Response {
+    if let Some(denied) = unseal_denied(shared, peer) {
+        return denied;
+    }
     if shared.read().unsealed.is_some() {
         return already_unsealed(shared, peer);
     }
@@ -784,12 +950,18 @@ fn submit_words(shared: &Shared, peer: &Peer, words: &SecretText) -> Response {
     }
 }
 
-fn submit_keyslot(
-    shared: &Shared,
-    peer: &Peer,
-    officer: &str,
-    passphrase: &SecretText,
-) -> Response {
+/// One refusal for a wrong passphrase, an unknown officer and an officer without a
+/// keyslot alike, so that the answer does not tell which names exist.
+fn no_keyslot_opened(officer: &str) -> String {
+    format!(
+        "the passphrase does not open {officer}'s keyslot (or there is no such keyslot); check the officer name and the passphrase"
+    )
+}
+
+fn submit_keyslot(shared: &Shared, peer: &Peer, officer: &str, passphrase: SecretText) -> Response {
+    if let Some(denied) = unseal_denied(shared, peer) {
+        return denied;
+    }
     let opener = {
         let state = shared.read();
         if state.unsealed.is_some() {
@@ -798,10 +970,100 @@ fn submit_keyslot(
         }
         Arc::clone(&state.opener)
     };
-    // Argon2id, outside the lock.
-    match opener.open_slot(officer, passphrase.expose().as_bytes()) {
-        Ok(share) => accept(shared, peer, share),
-        Err(e) => refused(shared, peer, Some(officer), submit_message(&e)),
+    let slot = opener
+        .header()
+        .officer_named(officer)
+        .and_then(|(_, o)| o.slot.as_ref().map(|slot| (o.name.as_str(), slot)));
+    let known = opener
+        .header()
+        .officer_named(officer)
+        .map(|(_, o)| o.name.as_str());
+    // Cheap refusals first: the throttle, then the queue; Argon2id only after both.
+    let ticket = match shared.throttle.admit(peer.uid, known) {
+        Ok(ticket) => ticket,
+        Err(wait) => {
+            let secs = wait.as_secs_f64().ceil();
+            shared.throttled.record(
+                &shared.audit,
+                peer,
+                "result",
+                "rate_limited",
+                json!({ "officer": officer, "retry_after_ms": u64::try_from(wait.as_millis()).unwrap_or(u64::MAX) }),
+            );
+            return Response::retry_after(
+                ErrorCode::RateLimited,
+                format!(
+                    "too many keyslot guesses from uid {} or for {officer}'s keyslot; try again in {secs} s",
+                    peer.uid
+                ),
+                wait,
+            );
+        }
+    };
+    let Some((name, slot)) = slot else {
+        // Unknown officer, or no keyslot: counted as a failed guess, answered alike.
+        ticket.finish(true);
+        return refused(shared, peer, Some(officer), no_keyslot_opened(officer));
+    };
+    let answer = match shared.deriver.submit(
+        Arc::clone(&opener),
+        name,
+        passphrase,
+        u64::from(slot.memory_kib),
+    ) {
+        Ok(answer) => answer,
+        Err(QueueRefusal::Full) => {
+            drop(ticket);
+            shared.throttled.record(
+                &shared.audit,
+                peer,
+                "result",
+                "busy",
+                json!({ "officer": officer }),
+            );
+            return Response::retry_after(
+                ErrorCode::Busy,
+                "the agent is opening other keyslots; try again shortly",
+                Duration::from_secs(1),
+            );
+        }
+        Err(QueueRefusal::TooBig {
+            need_kib,
+            budget_kib,
+        }) => {
+            drop(ticket);
+            return refused(
+                shared,
+                peer,
+                Some(officer),
+                format!(
+                    "{officer}'s keyslot needs {} MiB to open, more than the agent's keyslot memory budget of {} MiB; restart the agent with a larger --keyslot-memory",
+                    need_kib / 1024,
+                    budget_kib / 1024
+                ),
+            );
+        }
+    };
+    match answer.recv() {
+        Ok(Ok(share)) => {
+            ticket.finish(false);
+            accept(shared, peer, share)
+        }
+        Ok(Err(SubmitError::WrongPassphrase { .. })) => {
+            ticket.finish(true);
+            refused(shared, peer, Some(officer), no_keyslot_opened(officer))
+        }
+        Ok(Err(e)) => {
+            drop(ticket);
+            refused(shared, peer, Some(officer), submit_message(&e))
+        }
+        Err(_) => {
+            drop(ticket);
+            Response::error(
+                ErrorCode::Busy,
+                "the agent stopped before the keyslot was opened; try again",
+            )
+        }
     }
 }
 
@@ -837,12 +1099,15 @@ fn accept(shared: &Shared, peer: &Peer, share: Slip39Share) -> Response {
     if state.started.is_none() {
         state.started = Some((Instant::now(), at));
     }
-    state.submissions.push(Submission {
-        officer: officer.clone(),
-        group: group.saturating_add(1),
-        member: member.saturating_add(1),
-        at,
-    });
+    state.submissions.push((
+        Submission {
+            officer: officer.clone(),
+            group: group.saturating_add(1),
+            member: member.saturating_add(1),
+            at,
+        },
+        peer.uid,
+    ));
     shared.audit.event(
         "submit",
         json!({
@@ -852,18 +1117,17 @@ fn accept(shared: &Shared, peer: &Peer, share: Slip39Share) -> Response {
         }),
     );
     if progress.is_complete() {
-        let officers: Vec<String> = state
-            .submissions
-            .iter()
-            .map(|s| s.officer.clone())
-            .collect();
+        let officers = officers_of(&state);
         match state.sealed.unseal() {
-            Ok(unsealed) => {
+            Ok(mut unsealed) => {
+                // Nothing needs a share once unsealed: wipe every copy now. Only the
+                // public record of who submitted stays, for status.
+                unsealed.forget_shares();
+                state.sealed.reset();
                 state.unsealed = Some(unsealed);
                 state.last_progress = Some(progress);
                 state.unsealed_at = Some(now());
                 state.started = None;
-                state.sealed.reset();
                 shared.audit.event(
                     "unseal",
                     json!({ "result": "unsealed", "officers": officers }),
@@ -891,26 +1155,25 @@ fn accept(shared: &Shared, peer: &Peer, share: Slip39Share) -> Response {
     }
 }
 
-fn control_denied(shared: &Shared, peer: &Peer, op: &str) -> Option<Response> {
-    if shared.policy.may_control(peer) {
-        return None;
-    }
-    shared.audit.event(
-        op,
-        json!({ "uid": peer.uid, "pid": peer.pid, "allowed": false }),
-    );
-    Some(Response::error(
+fn control_denied(shared: &Shared, peer: &Peer, op: &'static str) -> Response {
+    shared
+        .denied_control
+        .record(&shared.audit, peer, "op", op, json!({ "allowed": false }));
+    Response::error(
         ErrorCode::Denied,
         format!(
-            "uid {} may not {op}: the agent's policy has a control rule that does not name it",
+            "uid {} may not {op}: only the agent's own uid, root and the policy's control lines may",
             peer.uid
         ),
-    ))
+    )
 }
 
+/// A controller discards all progress; a caller with only the `unseal` right
+/// discards its own submissions and nobody else's.
 fn reset(shared: &Shared, peer: &Peer) -> Response {
-    if let Some(denied) = control_denied(shared, peer, "reset") {
-        return denied;
+    let controller = may_control(shared, peer);
+    if !controller && !may_unseal(shared, peer) {
+        return control_denied(shared, peer, "reset");
     }
     let mut state = shared.write();
     if state.unsealed.is_some() {
@@ -919,24 +1182,37 @@ fn reset(shared: &Shared, peer: &Peer) -> Response {
             "the vault is unsealed, so there is no progress to discard; use seal to lock it",
         );
     }
-    let officers: Vec<String> = state
-        .submissions
-        .iter()
-        .map(|s| s.officer.clone())
-        .collect();
-    state.sealed.reset();
-    state.submissions.clear();
-    state.started = None;
+    let discarded: Vec<String> = if controller {
+        let officers = officers_of(&state);
+        state.sealed.reset();
+        state.submissions.clear();
+        officers
+    } else {
+        let (own, others): (Vec<_>, Vec<_>) = std::mem::take(&mut state.submissions)
+            .into_iter()
+            .partition(|(_, uid)| *uid == peer.uid);
+        state.submissions = others;
+        for (s, _) in &own {
+            state.sealed.withdraw(&s.officer);
+        }
+        own.into_iter().map(|(s, _)| s.officer).collect()
+    };
+    if state.submissions.is_empty() {
+        state.started = None;
+    }
     shared.audit.event(
         "reset",
-        json!({ "uid": peer.uid, "pid": peer.pid, "allowed": true, "discarded": officers }),
+        json!({
+            "uid": peer.uid, "pid": peer.pid, "allowed": true,
+            "scope": if controller { "all" } else { "own" }, "discarded": discarded,
+        }),
     );
     Response::Status(status_of(&state, shared.expire))
 }
 
 fn seal(shared: &Shared, peer: &Peer) -> Response {
-    if let Some(denied) = control_denied(shared, peer, "seal") {
-        return denied;
+    if !may_control(shared, peer) {
+        return control_denied(shared, peer, "seal");
     }
     let mut state = shared.write();
     let was_unsealed = state.unsealed.take().is_some();

@@ -35,8 +35,10 @@ pub struct AgentArgs {
     /// Make the socket mode 0660 with this group (a name or a number).
     #[arg(long, value_name = "GROUP")]
     socket_group: Option<String>,
-    /// Who may read and write which credentials (see docs/AGENT.md); without it only
-    /// the agent's own uid may.
+    /// Who may read, write, unseal and control (see docs/AGENT.md); without it only the
+    /// agent's own uid (and root) may, and with --socket-group the group may unseal.
+    /// Refused if it is a link, or if anyone but its owner (root or this uid) may
+    /// write it.
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
     /// Also serve systemd's LoadCredential= on this socket.
@@ -57,6 +59,13 @@ pub struct AgentArgs {
     /// PEM file of the CA for https --bao-addr nodes.
     #[arg(long, value_name = "FILE")]
     bao_ca_cert: Option<PathBuf>,
+    /// Memory all keyslot derivations (Argon2id) together may use at once, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    keyslot_memory: u64,
+    /// Keyslots opened at once (1 or 2); more wait in a short queue, then get `busy`.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u8).range(1..=2))]
+    keyslot_workers: u8,
 }
 
 /// Runs the agent until SIGTERM, SIGINT or SIGHUP; then seals and removes its sockets.
@@ -74,6 +83,8 @@ pub fn run_agent(args: AgentArgs) -> Result<Zeroizing<String>, Failure> {
     let mut config = Config::new(&args.vault, &args.socket);
     config.systemd_socket = args.systemd_socket;
     config.expire = (args.expire > 0).then(|| Duration::from_secs(args.expire));
+    config.keyslot_memory = args.keyslot_memory.saturating_mul(1 << 20);
+    config.keyslot_workers = usize::from(args.keyslot_workers);
     if let Some(group) = &args.socket_group {
         config.socket_group = Some(resolve_group(group)?);
     }

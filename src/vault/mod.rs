@@ -297,6 +297,17 @@ impl Sealed {
         self.submitted.clear();
     }
 
+    /// Discards the share submitted for `officer`, if there is one; the others stay.
+    /// Returns whether one was discarded.
+    pub fn withdraw(&mut self, officer: &str) -> bool {
+        let Some((index, _)) = self.header.officer_named(officer) else {
+            return false;
+        };
+        let before = self.submitted.len();
+        self.submitted.retain(|(i, _)| *i != index);
+        self.submitted.len() != before
+    }
+
     /// Progress so far.
     pub fn progress(&self) -> Progress {
         let groups = self
@@ -584,6 +595,20 @@ impl Unsealed {
     /// The path the vault is saved to.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
+    }
+
+    /// Wipes the shares this process kept from unsealing. They are needed only by
+    /// [`Unsealed::add_officer`], which afterwards refuses for want of shares; a
+    /// long-running holder such as the agent calls it at once, so that no share
+    /// outlives the unseal.
+    pub fn forget_shares(&mut self) {
+        self.known_shares.clear();
+    }
+
+    /// How many shares this process holds for [`Unsealed::add_officer`] (public: a
+    /// count, never a share).
+    pub fn known_share_count(&self) -> usize {
+        self.known_shares.len()
     }
 
     /// A credential's value.
