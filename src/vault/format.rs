@@ -636,3 +636,71 @@ impl<'de> Deserialize<'de> for HexVec {
             .ok_or_else(|| serde::de::Error::custom("expected lowercase hex"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The cost check accepts exactly the documented box (FORMAT.md §5), and its
+        /// refusal names the officer.
+        #[test]
+        fn slot_costs_accepted_exactly_within_bounds(
+            memory in prop_oneof![any::<u32>(), 0u32..256, (4u32 << 20) - 8..(4u32 << 20) + 8],
+            iterations in prop_oneof![any::<u32>(), 0u32..70],
+            parallelism in prop_oneof![any::<u32>(), 0u32..20],
+        ) {
+            let inside = (1..=16).contains(&parallelism)
+                && (1..=64).contains(&iterations)
+                && u64::from(memory) >= 8 * u64::from(parallelism)
+                && memory <= 4 * 1024 * 1024;
+            match check_slot_costs("erin", memory, iterations, parallelism) {
+                Ok(()) => prop_assert!(inside),
+                Err(e) => {
+                    prop_assert!(!inside);
+                    prop_assert!(e.to_string().starts_with("erin's keyslot asks for "));
+                }
+            }
+        }
+
+        /// Names: 1 to 64 characters, no '=', '/', control or bidirectional-formatting
+        /// character; written from the rule, not from the code.
+        #[test]
+        fn names_accepted_exactly_under_the_rule(name in prop_oneof![
+            "[a-z]{0,70}",
+            "\\PC{0,3}[\\x00-\\x1f\\x7f\\u{80}-\\u{9f}=/\\u{202a}-\\u{202e}\\u{2066}-\\u{2069}]\\PC{0,3}",
+            any::<String>(),
+        ]) {
+            let count = name.chars().count();
+            let forbidden = name.chars().any(|c| {
+                c == '=' || c == '/' || c.is_control()
+                    || ('\u{202a}'..='\u{202e}').contains(&c)
+                    || ('\u{2066}'..='\u{2069}').contains(&c)
+            });
+            prop_assert_eq!(check_name(&name).is_ok(), (1..=64).contains(&count) && !forbidden);
+        }
+    }
+
+    #[test]
+    fn terminal_controls_are_never_a_name() {
+        for bad in ["a\u{1b}[2Jb", "bell\u{7}", "csi\u{9b}31m", "rlo\u{202e}x", "", "a=b", "a/b"] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_name(&"é".repeat(64)).is_ok());
+        assert!(check_name(&"é".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn quorum_among_takes_complete_groups_only() {
+        assert_eq!(quorum_among(1, [(2, vec!["a", "b", "c"])]), Some(vec!["a", "b"]));
+        assert_eq!(quorum_among(1, [(3, vec!["a", "b"])]), None);
+        assert_eq!(
+            quorum_among(2, [(2, vec!["a"]), (1, vec!["x"]), (2, vec!["p", "q"])]),
+            Some(vec!["x", "p", "q"])
+        );
+        assert_eq!(quorum_among(2, [(1, vec!["x"]), (2, vec!["p"])]), None);
+    }
+}
