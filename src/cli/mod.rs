@@ -339,7 +339,8 @@ pub fn json_text(value: &impl serde::Serialize) -> Result<zeroize::Zeroizing<Str
         .map_err(|e| Failure::new("cannot encode the output as JSON").because(e))?;
     let mut out = zeroize::Zeroizing::new(String::with_capacity(text.len() + 1));
     for c in text.chars() {
-        if svault::vault::format::is_terminal_control(c) {
+        // serde_json escapes newlines inside strings, so a raw one is layout.
+        if c != '\n' && svault::vault::format::is_terminal_control(c) {
             // Every such character is in the Basic Multilingual Plane: one escape.
             out.push_str(&format!("\\u{:04x}", u32::from(c)));
         } else {
@@ -379,7 +380,11 @@ mod tests {
         assert!(shown.ends_with('\n'));
         let value = serde_json::json!({ "name": "a\u{1b}[2J\u{9b}\u{202e}b\u{7f}" });
         let json = json_text(&value).unwrap();
-        assert!(!json.chars().any(svault::vault::format::is_terminal_control));
+        assert!(
+            !json
+                .chars()
+                .any(|c| c != '\n' && svault::vault::format::is_terminal_control(c))
+        );
         assert_eq!(*sanitize_lines(&json), *json, "nothing left for the sanitiser");
         let back: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(back, value, "the same data");
