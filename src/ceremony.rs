@@ -339,16 +339,11 @@ pub enum CeremonyError {
         officers: Vec<String>,
     },
     /// A keyslot passphrase is too easy to guess (see [`check_passphrase`]).
-    #[error(
-        "{officer}'s keyslot passphrase is too easy to guess (strength {score} of 4, at least {MIN_PASSPHRASE_SCORE} needed){}",
-        if reason.is_empty() { String::new() } else { format!(": {reason}") }
-    )]
+    #[error("{officer}'s keyslot passphrase is too easy to guess ({reason})")]
     WeakPassphrase {
         /// The officer.
         officer: String,
-        /// zxcvbn's score, 0 to 4.
-        score: u8,
-        /// zxcvbn's warning and suggestions (never the passphrase).
+        /// zxcvbn's score and its warning and suggestions (never the passphrase).
         reason: String,
     },
 }
@@ -411,8 +406,10 @@ pub fn check_passphrase(
     }
     Err(CeremonyError::WeakPassphrase {
         officer: officer.to_owned(),
-        score,
-        reason: reason.join(" "),
+        reason: format!(
+            "strength {score} of 4, at least {MIN_PASSPHRASE_SCORE} needed: {}",
+            reason.join(" ")
+        ),
     })
 }
 
@@ -908,13 +905,19 @@ mod tests {
         for weak in ["letmein", "erin1234", "qwertyuiop", "erin erin", "app2026"] {
             let e = check_passphrase("erin", weak.as_bytes(), &["app"]).unwrap_err();
             let text = e.to_string();
-            assert!(text.starts_with("erin's keyslot passphrase is too easy to guess"), "{text}");
+            assert!(
+                text.starts_with("erin's keyslot passphrase is too easy to guess"),
+                "{text}"
+            );
             assert!(text.contains(": "), "a reason is given: {text}");
             assert!(!text.contains(weak), "the passphrase is not quoted: {text}");
         }
         // The officer's own name counts for nothing.
         assert!(check_passphrase("bartholomew", b"bartholomew", &[]).is_err());
-        for strong in ["correct horse battery staple", "tangerine vortex quiltwork 1987"] {
+        for strong in [
+            "correct horse battery staple",
+            "tangerine vortex quiltwork 1987",
+        ] {
             check_passphrase("erin", strong.as_bytes(), &["app"]).unwrap();
         }
     }

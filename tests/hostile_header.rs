@@ -79,7 +79,14 @@ fn refused_everywhere(edit: impl Fn(&mut serde_json::Value), expect: &str) {
         vec!["status", s(&path)],
         vec!["status", s(&path), "--json"],
         vec!["verify", s(&path), "--share-file", s(&share)],
-        vec!["verify", s(&path), "--keyslot", "erin", "--passphrase-file", &pf],
+        vec![
+            "verify",
+            s(&path),
+            "--keyslot",
+            "erin",
+            "--passphrase-file",
+            &pf,
+        ],
         vec![
             "get",
             s(&path),
@@ -100,7 +107,11 @@ fn refused_everywhere(edit: impl Fn(&mut serde_json::Value), expect: &str) {
         let err = stderr(&o);
         assert!(err.contains(expect), "{args:?}: {err}");
         assert_no_terminal_controls(&o.stderr, "stderr");
-        assert_eq!(fs::read(&path).unwrap(), before, "{args:?} changed the file");
+        assert_eq!(
+            fs::read(&path).unwrap(),
+            before,
+            "{args:?} changed the file"
+        );
     }
 }
 
@@ -279,7 +290,10 @@ fn agent_unseal_reply_with_escapes_is_printed_sanitised() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_no_terminal_controls(&o.stdout, "unseal stdout");
     let out = String::from_utf8(o.stdout).unwrap();
-    assert!(out.starts_with(r"accepted: alice\u{1b}[2J\u{7}, member 1."), "{out}");
+    assert!(
+        out.starts_with(r"accepted: alice\u{1b}[2J\u{7}, member 1."),
+        "{out}"
+    );
 }
 
 // ------------------------------------------------------------------------ ceremonies
@@ -301,7 +315,14 @@ fn keyslot_holders_forming_a_quorum_are_refused_unless_allowed_and_status_warns(
     let v = d.join("v");
     let init = |extra: &[&str], out: &str| {
         let mut args = vec!["init", s(&v), "--threshold", "2"];
-        args.extend(["--officer", "alice", "--officer", "bob", "--officer", "erin"]);
+        args.extend([
+            "--officer",
+            "alice",
+            "--officer",
+            "bob",
+            "--officer",
+            "erin",
+        ]);
         args.extend(["--passphrase-file", &a, "--passphrase-file", &e]);
         let out = d.join(out);
         args.extend(["--shares-out", s(&out)]);
@@ -373,7 +394,14 @@ fn group_vault_whose_keyslot_holders_meet_the_group_threshold_is_refused() {
         svault(&args)
     };
     // alice completes ops, x and y complete audit: two groups, the group threshold.
-    let all = ["--passphrase-file", &a, "--passphrase-file", &x, "--passphrase-file", &y];
+    let all = [
+        "--passphrase-file",
+        &a,
+        "--passphrase-file",
+        &x,
+        "--passphrase-file",
+        &y,
+    ];
     let o = init(&all, "o1");
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("(alice, x, y)"), "{}", stderr(&o));
@@ -400,7 +428,11 @@ fn group_vault_whose_keyslot_holders_meet_the_group_threshold_is_refused() {
     };
     let o = add(&[], "a1");
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("(alice, erin, frank)"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("(alice, erin, frank)"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(fs::read(&v).unwrap(), before);
     // With the option it is added, and status warns.
     let o = add(&["--allow-keyslot-quorum"], "a2");

@@ -741,9 +741,7 @@ fn assign_keyslots(
             (Some(path), _) => {
                 read_passphrase_file(&path).map_err(|e| Failure::io(e.to_string()))?
             }
-            (None, Some(c)) if c.is_interactive() => {
-                choose_passphrase(c, vault, &name, &context)?
-            }
+            (None, Some(c)) if c.is_interactive() => choose_passphrase(c, vault, &name, &context)?,
             (None, _) => {
                 return Err(Failure::usage(format!(
                     "no passphrase for {name}'s keyslot: give --passphrase-file {name}=FILE, or run the ceremony at a terminal"
@@ -777,9 +775,8 @@ fn refuse_keyslot_quorum(
             .iter()
             .filter_map(|spec| spec.split_once('=').map(|(n, _)| n)),
     );
-    ceremony::check_keyslot_quorum(plan.keyslot_quorum(&holders), allow).map_err(|e| {
-        Failure::new(format!("{e}; nothing was written at {}", vault.display()))
-    })
+    ceremony::check_keyslot_quorum(plan.keyslot_quorum(&holders), allow)
+        .map_err(|e| Failure::new(format!("{e}; nothing was written at {}", vault.display())))
 }
 
 /// Officers who have a keyslot in `old` and a place in `plan`, but are given no new
@@ -1004,7 +1001,10 @@ pub fn run_add_officer_with(
         });
         let quorum = svault::vault::format::quorum_among(header.split.group_threshold, groups);
         ceremony::check_keyslot_quorum(quorum, args.issue.allow_keyslot_quorum).map_err(|e| {
-            Failure::new(format!("{e}; nothing was changed at {}", vault_path.display()))
+            Failure::new(format!(
+                "{e}; nothing was changed at {}",
+                vault_path.display()
+            ))
         })?;
     }
     let context = guess_context(

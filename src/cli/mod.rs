@@ -316,7 +316,7 @@ pub fn sanitize(text: &str) -> String {
     svault::prompt::sanitize(text)
 }
 
-/// [`sanitize`] applied to each line of `text`, its line breaks kept: the form every
+/// [`sanitize`] applied to each line of `text`, its line breaks and column tabs kept: the form every
 /// command's output takes on stdout (text from a vault header or an agent included).
 pub fn sanitize_lines(text: &str) -> zeroize::Zeroizing<String> {
     let mut out = zeroize::Zeroizing::new(String::with_capacity(text.len()));
@@ -325,7 +325,14 @@ pub fn sanitize_lines(text: &str) -> zeroize::Zeroizing<String> {
             Some(body) => (body, "\n"),
             None => (line, ""),
         };
-        out.push_str(&sanitize(body));
+        // Tabs separate the columns the commands print themselves; a tab in the
+        // input was already escaped by the command.
+        for (i, field) in body.split('\t').enumerate() {
+            if i > 0 {
+                out.push('\t');
+            }
+            out.push_str(&sanitize(field));
+        }
         out.push_str(newline);
     }
     out
@@ -385,7 +392,11 @@ mod tests {
                 .chars()
                 .any(|c| c != '\n' && svault::vault::format::is_terminal_control(c))
         );
-        assert_eq!(*sanitize_lines(&json), *json, "nothing left for the sanitiser");
+        assert_eq!(
+            *sanitize_lines(&json),
+            *json,
+            "nothing left for the sanitiser"
+        );
         let back: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(back, value, "the same data");
     }

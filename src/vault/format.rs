@@ -116,15 +116,14 @@ pub enum FormatError {
     },
     /// A keyslot's Argon2id costs are outside the bounds this program accepts.
     #[error(
-        "{officer}'s keyslot asks for {cost}, outside the accepted {bounds}: the header is damaged or was crafted (nothing was allocated for it)"
+        "{officer}'s keyslot asks for {cost}: the header is damaged or was crafted (nothing was allocated for it)"
     )]
     SlotCost {
         /// The officer whose keyslot it is.
         officer: String,
-        /// What it asks for ("4294967295 KiB of memory").
+        /// What it asks for, and the accepted range ("4294967295 KiB of memory,
+        /// outside the accepted …").
         cost: String,
-        /// The accepted range ("8 KiB per lane to 4194304 KiB (4 GiB)").
-        bounds: String,
     },
 }
 
@@ -535,8 +534,7 @@ pub(crate) fn check_slot_costs(
     let refuse = |cost: String, bounds: String| {
         Err(FormatError::SlotCost {
             officer: officer.to_owned(),
-            cost,
-            bounds,
+            cost: format!("{cost}, outside the accepted {bounds}"),
         })
     };
     if !PARALLELISM.contains(&parallelism) {
@@ -686,7 +684,15 @@ mod tests {
 
     #[test]
     fn terminal_controls_are_never_a_name() {
-        for bad in ["a\u{1b}[2Jb", "bell\u{7}", "csi\u{9b}31m", "rlo\u{202e}x", "", "a=b", "a/b"] {
+        for bad in [
+            "a\u{1b}[2Jb",
+            "bell\u{7}",
+            "csi\u{9b}31m",
+            "rlo\u{202e}x",
+            "",
+            "a=b",
+            "a/b",
+        ] {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
         assert!(check_name(&"é".repeat(64)).is_ok());
@@ -695,7 +701,10 @@ mod tests {
 
     #[test]
     fn quorum_among_takes_complete_groups_only() {
-        assert_eq!(quorum_among(1, [(2, vec!["a", "b", "c"])]), Some(vec!["a", "b"]));
+        assert_eq!(
+            quorum_among(1, [(2, vec!["a", "b", "c"])]),
+            Some(vec!["a", "b"])
+        );
         assert_eq!(quorum_among(1, [(3, vec!["a", "b"])]), None);
         assert_eq!(
             quorum_among(2, [(2, vec!["a"]), (1, vec!["x"]), (2, vec!["p", "q"])]),
