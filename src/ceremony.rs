@@ -329,6 +329,88 @@ pub enum CeremonyError {
     /// The written bytes did not parse.
     #[error("the new vault does not read back: {0}")]
     ReadBack(String),
+    /// Keyslot holders alone would meet the threshold (see [`check_keyslot_quorum`]).
+    #[error(
+        "keyslot holders alone would meet the threshold ({}): the vault file and their passphrases would open everything, backups included, without any share; give fewer officers a keyslot, or --allow-keyslot-quorum to accept this",
+        officers.join(", ")
+    )]
+    KeyslotQuorum {
+        /// Officers who together would unseal with keyslots alone.
+        officers: Vec<String>,
+    },
+    /// A keyslot passphrase is too easy to guess (see [`check_passphrase`]).
+    #[error("{officer}'s keyslot passphrase is too easy to guess ({reason})")]
+    WeakPassphrase {
+        /// The officer.
+        officer: String,
+        /// zxcvbn's score and its warning and suggestions (never the passphrase).
+        reason: String,
+    },
+}
+
+/// The least zxcvbn score a keyslot passphrase needs: 3, an estimated 10^8 guesses or
+/// more. Anyone with the vault file can guess offline, slowed only by Argon2id.
+pub const MIN_PASSPHRASE_SCORE: u8 = 3;
+
+/// Refuses a keyslot layout in which keyslot holders alone meet the threshold, unless
+/// `allow` (the operator accepted it: `--allow-keyslot-quorum`). `quorum` is what
+/// [`Header::keyslot_quorum`] or [`crate::vault::Plan::keyslot_quorum`] found.
+///
+/// # Errors
+///
+/// [`CeremonyError::KeyslotQuorum`], naming the officers.
+pub fn check_keyslot_quorum(quorum: Option<Vec<&str>>, allow: bool) -> Result<(), CeremonyError> {
+    match quorum {
+        Some(officers) if !allow => Err(CeremonyError::KeyslotQuorum {
+            officers: officers.into_iter().map(str::to_owned).collect(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Estimates how guessable `passphrase` is with zxcvbn, taking `context` (officer and
+/// group names, the vault's file name) as words an attacker would try first, and
+/// refuses a score below [`MIN_PASSPHRASE_SCORE`] with zxcvbn's feedback.
+///
+/// # Errors
+///
+/// [`CeremonyError::WeakPassphrase`]; its message holds zxcvbn's warning and
+/// suggestions, never the passphrase.
+///
+/// # Security
+///
+/// zxcvbn looks at the first 100 characters and works on copies of them that it does
+/// not wipe; the ceremony is a short-lived process with core dumps off.
+pub fn check_passphrase(
+    officer: &str,
+    passphrase: &[u8],
+    context: &[&str],
+) -> Result<(), CeremonyError> {
+    let text = zeroize::Zeroizing::new(String::from_utf8_lossy(passphrase).into_owned());
+    let mut inputs: Vec<&str> = vec![officer, "svault", "vault", "keyslot", "passphrase"];
+    inputs.extend_from_slice(context);
+    let estimate = zxcvbn::zxcvbn(&text, &inputs);
+    let score = u8::from(estimate.score());
+    if score >= MIN_PASSPHRASE_SCORE {
+        return Ok(());
+    }
+    let mut reason = Vec::new();
+    if let Some(feedback) = estimate.feedback() {
+        if let Some(warning) = feedback.warning() {
+            reason.push(warning.to_string());
+        }
+        reason.extend(feedback.suggestions().iter().map(ToString::to_string));
+    }
+    if reason.is_empty() {
+        reason.push("Add another word or two. Uncommon words are better.".into());
+    }
+    Err(CeremonyError::WeakPassphrase {
+        officer: officer.to_owned(),
+        reason: format!(
+            "strength {score} of 4, at least {MIN_PASSPHRASE_SCORE} needed: {}",
+            reason.join(" ")
+        ),
+    })
 }
 
 /// Every officer's re-entered share, proven to lie on one split: in each group, the
@@ -817,6 +899,36 @@ mod tests {
 
     use super::*;
     use crate::vault::Plan;
+
+    #[test]
+    fn weak_passphrases_are_refused_with_zxcvbn_feedback_and_never_quoted() {
+        for weak in ["letmein", "erin1234", "qwertyuiop", "erin erin", "app2026"] {
+            let e = check_passphrase("erin", weak.as_bytes(), &["app"]).unwrap_err();
+            let text = e.to_string();
+            assert!(
+                text.starts_with("erin's keyslot passphrase is too easy to guess"),
+                "{text}"
+            );
+            assert!(text.contains(": "), "a reason is given: {text}");
+            assert!(!text.contains(weak), "the passphrase is not quoted: {text}");
+        }
+        // The officer's own name counts for nothing.
+        assert!(check_passphrase("bartholomew", b"bartholomew", &[]).is_err());
+        for strong in [
+            "correct horse battery staple",
+            "tangerine vortex quiltwork 1987",
+        ] {
+            check_passphrase("erin", strong.as_bytes(), &["app"]).unwrap();
+        }
+    }
+
+    #[test]
+    fn keyslot_quorum_is_refused_unless_allowed() {
+        let e = check_keyslot_quorum(Some(vec!["alice", "erin"]), false).unwrap_err();
+        assert!(e.to_string().contains("(alice, erin)"), "{e}");
+        check_keyslot_quorum(Some(vec!["alice", "erin"]), true).unwrap();
+        check_keyslot_quorum(None, false).unwrap();
+    }
 
     #[test]
     fn positions_read_as_english() {

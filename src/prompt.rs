@@ -296,7 +296,7 @@ impl Console for ScriptedConsole {
 pub fn sanitize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+        if crate::vault::format::is_terminal_control(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);

@@ -283,10 +283,7 @@ pub fn run_status(args: StatusArgs) -> Result<Zeroizing<String>, Failure> {
         .status()
         .map_err(|e| Failure::new("no status").because(e))?;
     if args.json {
-        let mut text = serde_json::to_string_pretty(&status)
-            .map_err(|e| Failure::new("cannot encode the status").because(e))?;
-        text.push('\n');
-        return Ok(Zeroizing::new(text));
+        return super::json_text(&status);
     }
     Ok(Zeroizing::new(describe_status(&status)))
 }

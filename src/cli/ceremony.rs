@@ -100,6 +100,11 @@ pub struct IssueArgs {
     /// name, vault id, numbered words, a QR code of the share, instructions.
     #[arg(long, value_name = "DIR")]
     pub sheets: Option<PathBuf>,
+    /// Accept keyslots that by themselves meet the threshold: the vault file and those
+    /// passphrases would then open everything, backups included, with no share on
+    /// paper. Refused without this option; `svault status` warns about such a vault.
+    #[arg(long)]
+    pub allow_keyslot_quorum: bool,
 }
 
 /// Add an officer: after a quorum, a new share on the same polynomial (other shares
@@ -497,11 +502,40 @@ fn interactive_one(
     }
 }
 
-/// A keyslot passphrase chosen at the console: typed twice.
+/// Words an attacker would try first in a passphrase: the vault file's name, every
+/// officer and group name (for the strength estimate).
+fn guess_context(vault: &Path, names: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut words: Vec<String> = names.into_iter().collect();
+    if let Some(stem) = vault.file_stem() {
+        words.push(stem.to_string_lossy().into_owned());
+    }
+    words
+}
+
+/// The strength check of a keyslot passphrase, as a failure (exit 1) naming the officer
+/// with zxcvbn's reason; the passphrase itself is never shown.
+fn check_strength(
+    vault: &Path,
+    officer: &str,
+    passphrase: &[u8],
+    context: &[String],
+) -> Result<(), Failure> {
+    let context: Vec<&str> = context.iter().map(String::as_str).collect();
+    ceremony::check_passphrase(officer, passphrase, &context).map_err(|e| {
+        Failure::new(format!(
+            "{e}; choose a stronger passphrase: nothing was written at {}",
+            vault.display()
+        ))
+    })
+}
+
+/// A keyslot passphrase chosen at the console: typed twice, and asked again while
+/// zxcvbn finds it too easy to guess (its reason is shown).
 fn choose_passphrase(
     console: &mut dyn Console,
     vault: &Path,
     officer: &str,
+    context: &[String],
 ) -> Result<Zeroizing<Vec<u8>>, Failure> {
     let io = console_failure;
     let stage = format!("at {officer}'s keyslot passphrase");
@@ -517,6 +551,13 @@ fn choose_passphrase(
         if first.is_empty() {
             console
                 .say("an empty passphrase is not allowed; choose one.")
+                .map_err(io)?;
+            continue;
+        }
+        let words: Vec<&str> = context.iter().map(String::as_str).collect();
+        if let Err(weak) = ceremony::check_passphrase(officer, first.as_bytes(), &words) {
+            console
+                .say(&format!("{weak}; choose another."))
                 .map_err(io)?;
             continue;
         }
@@ -680,6 +721,12 @@ fn assign_keyslots(
             None => wanted.push((name, Some(file))),
         }
     }
+    let context = guess_context(
+        vault,
+        plan.groups.iter().flat_map(|g| {
+            std::iter::once(g.name.clone()).chain(g.officers.iter().map(|o| o.name.clone()))
+        }),
+    );
     let mut console = console;
     for (name, file) in wanted {
         let officer = plan
@@ -694,7 +741,7 @@ fn assign_keyslots(
             (Some(path), _) => {
                 read_passphrase_file(&path).map_err(|e| Failure::io(e.to_string()))?
             }
-            (None, Some(c)) if c.is_interactive() => choose_passphrase(c, vault, &name)?,
+            (None, Some(c)) if c.is_interactive() => choose_passphrase(c, vault, &name, &context)?,
             (None, _) => {
                 return Err(Failure::usage(format!(
                     "no passphrase for {name}'s keyslot: give --passphrase-file {name}=FILE, or run the ceremony at a terminal"
@@ -706,9 +753,30 @@ fn assign_keyslots(
                 "{name}'s keyslot passphrase is empty; choose a passphrase"
             )));
         }
+        check_strength(vault, &name, &passphrase, &context)?;
         officer.keyslot = Some(passphrase);
     }
     Ok(())
+}
+
+/// Refuses a plan whose keyslot holders (those in `plan` with a passphrase, and the
+/// names `keyslots` and `passphrase_files` give one) alone meet the threshold, unless
+/// `--allow-keyslot-quorum`; checked before any passphrase is asked for.
+fn refuse_keyslot_quorum(
+    plan: &Plan,
+    keyslots: &[String],
+    passphrase_files: &[String],
+    allow: bool,
+    vault: &Path,
+) -> Result<(), Failure> {
+    let mut holders: Vec<&str> = keyslots.iter().map(String::as_str).collect();
+    holders.extend(
+        passphrase_files
+            .iter()
+            .filter_map(|spec| spec.split_once('=').map(|(n, _)| n)),
+    );
+    ceremony::check_keyslot_quorum(plan.keyslot_quorum(&holders), allow)
+        .map_err(|e| Failure::new(format!("{e}; nothing was written at {}", vault.display())))
 }
 
 /// Officers who have a keyslot in `old` and a place in `plan`, but are given no new
@@ -784,6 +852,13 @@ fn run_init_hooked(
         ));
     }
     let interactive = args.issue.shares_out.is_none();
+    refuse_keyslot_quorum(
+        &plan,
+        &args.keyslots,
+        &args.passphrase_files,
+        args.issue.allow_keyslot_quorum,
+        &vault,
+    )?;
     assign_keyslots(
         &mut plan,
         &args.keyslots,
@@ -909,13 +984,47 @@ pub fn run_add_officer_with(
             .and_then(|i| u8::try_from(i).ok())
             .ok_or_else(|| Failure::usage(format!("this vault has no group '{g}'")))?,
     };
+    let gets_keyslot = args.new_passphrase_file.is_some() || args.new_keyslot;
+    if gets_keyslot {
+        // The holders the vault would have: today's, and the new officer in `group`.
+        let groups = header.split.groups.iter().enumerate().map(|(g, grp)| {
+            let mut names: Vec<&str> = header
+                .officers
+                .iter()
+                .filter(|o| usize::from(o.group) == g && o.slot.is_some())
+                .map(|o| o.name.as_str())
+                .collect();
+            if g == usize::from(group) {
+                names.push(&args.name);
+            }
+            (grp.member_threshold, names)
+        });
+        let quorum = svault::vault::format::quorum_among(header.split.group_threshold, groups);
+        ceremony::check_keyslot_quorum(quorum, args.issue.allow_keyslot_quorum).map_err(|e| {
+            Failure::new(format!(
+                "{e}; nothing was changed at {}",
+                vault_path.display()
+            ))
+        })?;
+    }
+    let context = guess_context(
+        &vault_path,
+        header
+            .officers
+            .iter()
+            .map(|o| o.name.clone())
+            .chain(header.split.groups.iter().map(|g| g.name.clone()))
+            .chain([args.name.clone()]),
+    );
     let passphrase = match (&args.new_passphrase_file, args.new_keyslot) {
         (Some(path), _) => {
-            Some(read_passphrase_file(path).map_err(|e| Failure::io(e.to_string()))?)
+            let pass = read_passphrase_file(path).map_err(|e| Failure::io(e.to_string()))?;
+            check_strength(&vault_path, &args.name, &pass, &context)?;
+            Some(pass)
         }
-        (None, true) if console.is_interactive() && args.issue.shares_out.is_none() => {
-            Some(choose_passphrase(console, &vault_path, &args.name)?)
-        }
+        (None, true) if console.is_interactive() && args.issue.shares_out.is_none() => Some(
+            choose_passphrase(console, &vault_path, &args.name, &context)?,
+        ),
         (None, true) => {
             return Err(Failure::usage(
                 "--new-keyslot chooses the passphrase at the terminal; in a script give --new-passphrase-file FILE",
@@ -1074,6 +1183,13 @@ pub fn run_rekey_with(
         }
         keyslots.extend(lost);
     }
+    refuse_keyslot_quorum(
+        &plan,
+        &keyslots,
+        &args.new_passphrase_file,
+        args.issue.allow_keyslot_quorum,
+        &vault_path,
+    )?;
     assign_keyslots(
         &mut plan,
         &keyslots,

@@ -218,6 +218,12 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return report_clap(&error).into(),
     };
+    // Everything printed is sanitised line by line, except the bytes of a credential
+    // (`get`) and what is generated from this program's own definitions.
+    let raw = matches!(
+        cli.command,
+        Command::Get(_) | Command::Completions(_) | Command::Man(_)
+    );
     let result = match cli.command {
         Command::Shamir(args) => shamir::run(args),
         Command::Agent(args) => agent::run_agent(args),
@@ -238,7 +244,8 @@ pub fn main() -> ExitCode {
         Command::Bao(args) => bao::run(args),
     };
     match result {
-        Ok(output) => write_stdout(output.as_bytes()).into(),
+        Ok(output) if raw => write_stdout(output.as_bytes()).into(),
+        Ok(output) => write_stdout(sanitize_lines(&output).as_bytes()).into(),
         Err(failure) => {
             report(&failure);
             failure.status().into()
@@ -322,6 +329,48 @@ pub fn sanitize(text: &str) -> String {
     svault::prompt::sanitize(text)
 }
 
+/// [`sanitize`] applied to each line of `text`, its line breaks and column tabs kept: the form every
+/// command's output takes on stdout (text from a vault header or an agent included).
+pub fn sanitize_lines(text: &str) -> zeroize::Zeroizing<String> {
+    let mut out = zeroize::Zeroizing::new(String::with_capacity(text.len()));
+    for line in text.split_inclusive('\n') {
+        let (body, newline) = match line.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (line, ""),
+        };
+        // Tabs separate the columns the commands print themselves; a tab in the
+        // input was already escaped by the command.
+        for (i, field) in body.split('\t').enumerate() {
+            if i > 0 {
+                out.push('\t');
+            }
+            out.push_str(&sanitize(field));
+        }
+        out.push_str(newline);
+    }
+    out
+}
+
+/// `value` as pretty JSON with a newline, every character a terminal would act on
+/// written as a `\uXXXX` escape: the same data, and nothing for the sanitiser to
+/// change, so the output stays valid JSON.
+pub fn json_text(value: &impl serde::Serialize) -> Result<zeroize::Zeroizing<String>, Failure> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Failure::new("cannot encode the output as JSON").because(e))?;
+    let mut out = zeroize::Zeroizing::new(String::with_capacity(text.len() + 1));
+    for c in text.chars() {
+        // serde_json escapes newlines inside strings, so a raw one is layout.
+        if c != '\n' && svault::vault::format::is_terminal_control(c) {
+            // Every such character is in the Basic Multilingual Plane: one escape.
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\n');
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -340,6 +389,29 @@ mod tests {
         assert_eq!(sanitize("tab\there"), r"tab\there");
         assert_eq!(sanitize("x\u{202e}y"), r"x\u{202e}y");
         assert_eq!(sanitize("café 'zzzz'"), "café 'zzzz'");
+    }
+
+    #[test]
+    fn output_lines_are_sanitised_and_json_stays_json() {
+        let text = "progress: 1 of 2\u{1b}]0;owned\u{7}\nname \u{9b}31m\n";
+        let shown = sanitize_lines(text);
+        assert!(!shown.contains(['\u{1b}', '\u{7}', '\u{9b}']));
+        assert_eq!(shown.lines().count(), 2);
+        assert!(shown.ends_with('\n'));
+        let value = serde_json::json!({ "name": "a\u{1b}[2J\u{9b}\u{202e}b\u{7f}" });
+        let json = json_text(&value).unwrap();
+        assert!(
+            !json
+                .chars()
+                .any(|c| c != '\n' && svault::vault::format::is_terminal_control(c))
+        );
+        assert_eq!(
+            *sanitize_lines(&json),
+            *json,
+            "nothing left for the sanitiser"
+        );
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, value, "the same data");
     }
 
     #[test]

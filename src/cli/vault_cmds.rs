@@ -241,10 +241,7 @@ pub fn run_status(args: StatusArgs) -> Output {
     let version = format_version(&path)?;
     let header = sealed.header();
     if args.json {
-        let mut text = serde_json::to_string_pretty(&status_json(&path, version, header))
-            .map_err(|e| Failure::new("cannot encode the status").because(e))?;
-        text.push('\n');
-        return Ok(Zeroizing::new(text));
+        return super::json_text(&status_json(&path, version, header));
     }
     Ok(Zeroizing::new(status_text(&path, version, header)))
 }
@@ -361,8 +358,17 @@ fn status_text(path: &Path, version: u32, header: &Header) -> String {
         }
     }
     line("credentials: not readable without the key (names and count are encrypted)".into());
+    if let Some(holders) = header.keyslot_quorum() {
+        line(format!(
+            "warning: {KEYSLOT_QUORUM_WARNING} ({})",
+            sanitize(&holders.join(", "))
+        ));
+    }
     out
 }
+
+/// What `status` says of a vault whose keyslot holders alone meet the threshold.
+const KEYSLOT_QUORUM_WARNING: &str = "keyslot holders alone can unseal this vault: the file and their passphrases open it (and every backup of it) without any share; rekey, or drop keyslots, to end this";
 
 fn status_json(path: &Path, version: u32, header: &Header) -> serde_json::Value {
     let split = &header.split;
@@ -399,6 +405,8 @@ fn status_json(path: &Path, version: u32, header: &Header) -> serde_json::Value 
         })).collect::<Vec<_>>(),
         "credentials": serde_json::Value::Null,
         "credentials_readable": false,
+        "keyslot_quorum": header.keyslot_quorum(),
+        "warnings": header.keyslot_quorum().map(|_| vec![KEYSLOT_QUORUM_WARNING]).unwrap_or_default(),
     })
 }
 
@@ -636,10 +644,7 @@ pub fn run_list(args: ListArgs) -> Output {
                 })
             })
             .collect();
-        let mut text = serde_json::to_string_pretty(&value)
-            .map_err(|e| Failure::new("cannot encode the list").because(e))?;
-        text.push('\n');
-        return Ok(Zeroizing::new(text));
+        return super::json_text(&value);
     }
     let mut out = String::new();
     for e in entries {

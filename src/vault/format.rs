@@ -20,6 +20,53 @@ pub(crate) const NONCE_LEN: usize = 24;
 /// Length of the payload's authentication tag.
 pub(crate) const TAG_LEN: usize = 16;
 
+/// The bounds on a keyslot's Argon2id costs (FORMAT.md §5), checked when the header is
+/// read, before any memory is set aside: the costs are read before anything is
+/// authenticated, so a file could otherwise ask for any amount of memory or time.
+pub mod slot_bounds {
+    /// Fewest KiB per lane (Argon2's own minimum: 8 blocks of 1 KiB per lane).
+    pub const MEMORY_KIB_PER_LANE_MIN: u32 = 8;
+    /// Most memory: 4 GiB.
+    pub const MEMORY_KIB_MAX: u32 = 4 * 1024 * 1024;
+    /// Passes: 1 to 64.
+    pub const ITERATIONS: core::ops::RangeInclusive<u32> = 1..=64;
+    /// Lanes: 1 to 16.
+    pub const PARALLELISM: core::ops::RangeInclusive<u32> = 1..=16;
+}
+
+/// Longest officer or group name, in characters (FORMAT.md §2).
+pub const NAME_MAX_CHARS: usize = 64;
+/// Longest ceremony `method` text, in characters (FORMAT.md §2).
+pub const METHOD_MAX_CHARS: usize = 4096;
+/// Most names in the ceremony's `verified` list (16 groups of 16 members).
+pub const VERIFIED_MAX: usize = 256;
+
+/// Whether a terminal would act on `c` instead of showing it: control characters
+/// (C0, DEL, C1: escape sequences, bells) and bidirectional-formatting characters
+/// (which make text read differently from what it holds). Header strings may not
+/// contain them, and the CLI escapes them in everything it prints.
+pub fn is_terminal_control(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Checks an officer or group name (FORMAT.md §2): 1 to 64 characters, none of them a
+/// control or bidirectional-formatting character, `=` or `/`. `Err` says why.
+pub fn check_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("is empty; a name has 1 to 64 characters");
+    }
+    if name.chars().count() > NAME_MAX_CHARS {
+        return Err("is longer than 64 characters");
+    }
+    if name.chars().any(is_terminal_control) {
+        return Err("holds a control or bidirectional-formatting character");
+    }
+    if name.contains(['=', '/']) {
+        return Err("holds '=' or '/'");
+    }
+    Ok(())
+}
+
 /// Why a file could not be read as a vault. Every variant names where the problem is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -66,6 +113,17 @@ pub enum FormatError {
         field: String,
         /// Why it is refused.
         reason: String,
+    },
+    /// A keyslot's Argon2id costs are outside the bounds this program accepts.
+    #[error(
+        "{officer}'s keyslot asks for {cost}: the header is damaged or was crafted (nothing was allocated for it)"
+    )]
+    SlotCost {
+        /// The officer whose keyslot it is.
+        officer: String,
+        /// What it asks for, and the accepted range ("4294967295 KiB of memory,
+        /// outside the accepted …").
+        cost: String,
     },
 }
 
@@ -339,6 +397,9 @@ impl Header {
                 );
             }
         }
+        for (g, group) in split.groups.iter().enumerate() {
+            check_name(&group.name).or_else(|why| bad(format!("split.groups[{g}].name"), why))?;
+        }
         for (i, officer) in self.officers.iter().enumerate() {
             if usize::from(officer.group) >= group_count {
                 return bad(format!("officers[{i}].group"), "names no group");
@@ -346,11 +407,9 @@ impl Header {
             if officer.member >= 16 {
                 return bad(format!("officers[{i}].member"), "must be below 16");
             }
-            if officer.name.is_empty() || officer.name.chars().any(char::is_control) {
-                return bad(
-                    format!("officers[{i}].name"),
-                    "must be non-empty without control characters",
-                );
+            check_name(&officer.name).or_else(|why| bad(format!("officers[{i}].name"), why))?;
+            if let Some(slot) = &officer.slot {
+                slot.check_costs(&officer.name)?;
             }
             let earlier = &self.officers[..i];
             if earlier.iter().any(|o| o.name == officer.name) {
@@ -364,6 +423,24 @@ impl Header {
                     format!("officers[{i}].member"),
                     "two officers hold the same member index",
                 );
+            }
+        }
+        if let Some(ceremony) = &self.ceremony {
+            let method = &ceremony.method;
+            if method.is_empty()
+                || method.chars().count() > METHOD_MAX_CHARS
+                || method.chars().any(is_terminal_control)
+            {
+                return bad(
+                    "ceremony.method".into(),
+                    "must be 1 to 4096 characters without control or bidirectional-formatting characters",
+                );
+            }
+            if ceremony.verified.len() > VERIFIED_MAX {
+                return bad("ceremony.verified".into(), "names more than 256 officers");
+            }
+            for (v, name) in ceremony.verified.iter().enumerate() {
+                check_name(name).or_else(|why| bad(format!("ceremony.verified[{v}]"), why))?;
             }
         }
         for (g, group) in split.groups.iter().enumerate() {
@@ -382,6 +459,23 @@ impl Header {
         Ok(())
     }
 
+    /// Keyslot holders who could unseal by themselves: with the file, guessing their
+    /// passphrases would open the vault (and its backups) without any share on paper.
+    /// Returns the first such set found (the first complete groups, in each the first
+    /// holders), or `None` when keyslot holders alone never meet the threshold.
+    pub fn keyslot_quorum(&self) -> Option<Vec<&str>> {
+        let groups = self.split.groups.iter().enumerate().map(|(g, group)| {
+            let holders = self
+                .officers
+                .iter()
+                .filter(|o| usize::from(o.group) == g && o.slot.is_some())
+                .map(|o| o.name.as_str())
+                .collect();
+            (group.member_threshold, holders)
+        });
+        quorum_among(self.split.group_threshold, groups)
+    }
+
     /// The officer holding member `member` of group `group`, with their index.
     pub fn officer_at(&self, group: u8, member: u8) -> Option<(usize, &Officer)> {
         self.officers
@@ -397,6 +491,75 @@ impl Header {
             .enumerate()
             .find(|(_, o)| o.name == name)
     }
+}
+
+/// Whether some of the named officers meet the threshold by themselves. `groups` gives,
+/// per group in order, its member threshold and the names in it that count. Returns the
+/// first complete groups' first names, enough for `group_threshold` groups.
+pub fn quorum_among<'a>(
+    group_threshold: u8,
+    groups: impl IntoIterator<Item = (u8, Vec<&'a str>)>,
+) -> Option<Vec<&'a str>> {
+    let mut chosen = Vec::new();
+    let mut complete = 0u8;
+    for (threshold, names) in groups {
+        if complete == group_threshold {
+            break;
+        }
+        if names.len() >= usize::from(threshold) {
+            chosen.extend(names.into_iter().take(usize::from(threshold)));
+            complete += 1;
+        }
+    }
+    (complete >= group_threshold && group_threshold > 0).then_some(chosen)
+}
+
+impl Slot {
+    /// Checks the Argon2id costs against [`slot_bounds`] (FORMAT.md §5), naming the
+    /// officer whose keyslot it is.
+    pub(crate) fn check_costs(&self, officer: &str) -> Result<(), FormatError> {
+        check_slot_costs(officer, self.memory_kib, self.iterations, self.parallelism)
+    }
+}
+
+/// Checks Argon2id costs against [`slot_bounds`] (FORMAT.md §5), before anything is
+/// allocated for them; the error names `officer`.
+pub(crate) fn check_slot_costs(
+    officer: &str,
+    memory_kib: u32,
+    iterations: u32,
+    parallelism: u32,
+) -> Result<(), FormatError> {
+    use slot_bounds::*;
+    let refuse = |cost: String, bounds: String| {
+        Err(FormatError::SlotCost {
+            officer: officer.to_owned(),
+            cost: format!("{cost}, outside the accepted {bounds}"),
+        })
+    };
+    if !PARALLELISM.contains(&parallelism) {
+        return refuse(
+            format!("{parallelism} lanes"),
+            format!("{} to {} lanes", PARALLELISM.start(), PARALLELISM.end()),
+        );
+    }
+    if !ITERATIONS.contains(&iterations) {
+        return refuse(
+            format!("{iterations} passes"),
+            format!("{} to {} passes", ITERATIONS.start(), ITERATIONS.end()),
+        );
+    }
+    // At most 16 lanes, so this cannot overflow.
+    let least = MEMORY_KIB_PER_LANE_MIN * parallelism;
+    if memory_kib < least || memory_kib > MEMORY_KIB_MAX {
+        return refuse(
+            format!("{memory_kib} KiB of memory"),
+            format!(
+                "{least} KiB ({MEMORY_KIB_PER_LANE_MIN} per lane) to {MEMORY_KIB_MAX} KiB (4 GiB) of memory"
+            ),
+        );
+    }
+    Ok(())
 }
 
 /// Fixed-length bytes written as lowercase hex in the header.
@@ -469,5 +632,84 @@ impl<'de> Deserialize<'de> for HexVec {
         from_hex(&text)
             .map(HexVec)
             .ok_or_else(|| serde::de::Error::custom("expected lowercase hex"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The cost check accepts exactly the documented box (FORMAT.md §5), and its
+        /// refusal names the officer.
+        #[test]
+        fn slot_costs_accepted_exactly_within_bounds(
+            memory in prop_oneof![any::<u32>(), 0u32..256, (4u32 << 20) - 8..(4u32 << 20) + 8],
+            iterations in prop_oneof![any::<u32>(), 0u32..70],
+            parallelism in prop_oneof![any::<u32>(), 0u32..20],
+        ) {
+            let inside = (1..=16).contains(&parallelism)
+                && (1..=64).contains(&iterations)
+                && u64::from(memory) >= 8 * u64::from(parallelism)
+                && memory <= 4 * 1024 * 1024;
+            match check_slot_costs("erin", memory, iterations, parallelism) {
+                Ok(()) => prop_assert!(inside),
+                Err(e) => {
+                    prop_assert!(!inside);
+                    prop_assert!(e.to_string().starts_with("erin's keyslot asks for "));
+                }
+            }
+        }
+
+        /// Names: 1 to 64 characters, no '=', '/', control or bidirectional-formatting
+        /// character; written from the rule, not from the code.
+        #[test]
+        fn names_accepted_exactly_under_the_rule(name in prop_oneof![
+            "[a-z]{0,70}",
+            "\\PC{0,3}[\\x00-\\x1f\\x7f\\u{80}-\\u{9f}=/\\u{202a}-\\u{202e}\\u{2066}-\\u{2069}]\\PC{0,3}",
+            any::<String>(),
+        ]) {
+            let count = name.chars().count();
+            let forbidden = name.chars().any(|c| {
+                c == '=' || c == '/' || c.is_control()
+                    || ('\u{202a}'..='\u{202e}').contains(&c)
+                    || ('\u{2066}'..='\u{2069}').contains(&c)
+            });
+            prop_assert_eq!(check_name(&name).is_ok(), (1..=64).contains(&count) && !forbidden);
+        }
+    }
+
+    #[test]
+    fn terminal_controls_are_never_a_name() {
+        for bad in [
+            "a\u{1b}[2Jb",
+            "bell\u{7}",
+            "csi\u{9b}31m",
+            "rlo\u{202e}x",
+            "",
+            "a=b",
+            "a/b",
+        ] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_name(&"é".repeat(64)).is_ok());
+        assert!(check_name(&"é".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn quorum_among_takes_complete_groups_only() {
+        assert_eq!(
+            quorum_among(1, [(2, vec!["a", "b", "c"])]),
+            Some(vec!["a", "b"])
+        );
+        assert_eq!(quorum_among(1, [(3, vec!["a", "b"])]), None);
+        assert_eq!(
+            quorum_among(2, [(2, vec!["a"]), (1, vec!["x"]), (2, vec!["p", "q"])]),
+            Some(vec!["x", "p", "q"])
+        );
+        assert_eq!(quorum_among(2, [(1, vec!["x"]), (2, vec!["p"])]), None);
     }
 }

@@ -819,15 +819,16 @@ impl Unsealed {
 }
 
 fn check_officer_name(name: &str) -> Result<(), PlanError> {
-    if name.is_empty()
-        || name.len() > 64
-        || name.chars().any(|c| c.is_control() || c == '=' || c == '/')
-    {
-        return Err(PlanError::Invalid(format!(
-            "'{name}' is not a valid officer name: use 1 to 64 characters without '=', '/' or control characters"
-        )));
-    }
-    Ok(())
+    check_plan_name("officer", name)
+}
+
+/// The header's name rule ([`format::check_name`]) for a name in a plan.
+fn check_plan_name(what: &str, name: &str) -> Result<(), PlanError> {
+    format::check_name(name).map_err(|why| {
+        PlanError::Invalid(format!(
+            "the {what} name '{name}' {why}: use 1 to 64 characters without '=', '/' or control characters"
+        ))
+    })
 }
 
 /// A vault layout: groups of named officers, with thresholds.
@@ -892,6 +893,22 @@ impl Plan {
             slot_params: SlotParams::default(),
         }
     }
+
+    /// As [`Header::keyslot_quorum`], for the vault this plan would make: the officers
+    /// with a keyslot passphrase in the plan, or named in `holders` (those who will
+    /// choose one), who could unseal by themselves.
+    pub fn keyslot_quorum<'a>(&'a self, holders: &[&str]) -> Option<Vec<&'a str>> {
+        let groups = self.groups.iter().map(|g| {
+            let names = g
+                .officers
+                .iter()
+                .filter(|o| o.keyslot.is_some() || holders.contains(&o.name.as_str()))
+                .map(|o| o.name.as_str())
+                .collect();
+            (g.member_threshold, names)
+        });
+        format::quorum_among(self.group_threshold, groups)
+    }
 }
 
 /// A new vault in memory: header, master secret and the issued shares. Nothing is on
@@ -930,6 +947,9 @@ impl Draft {
             return Err(PlanError::Invalid(
                 "the master secret must be 16 or 32 bytes".into(),
             ));
+        }
+        for group in &plan.groups {
+            check_plan_name("group", &group.name)?;
         }
         let mut names: Vec<&str> = Vec::new();
         for officer in plan.groups.iter().flat_map(|g| &g.officers) {
@@ -1100,6 +1120,19 @@ fn make_officer(
     let slot = match keyslot {
         None => None,
         Some((passphrase, params)) => {
+            // Checked before Argon2id sets aside the memory, as when a header is read.
+            format::check_slot_costs(
+                name,
+                params.memory_kib,
+                params.iterations,
+                params.parallelism,
+            )
+            .map_err(|_| {
+                PlanError::Invalid(format!(
+                    "the keyslot costs for {name} ({} KiB, {} passes, {} lanes) are outside what the format accepts: 8 KiB per lane to 4 GiB, 1 to 64 passes, 1 to 16 lanes",
+                    params.memory_kib, params.iterations, params.parallelism
+                ))
+            })?;
             let slot_salt: [u8; 16] = crypto::random();
             let key =
                 crypto::slot_key(passphrase, &slot_salt, params).map_err(PlanError::Invalid)?;
