@@ -281,7 +281,7 @@ fn sheets_hold_the_words_and_a_qr_code_of_the_share() {
         );
         let html = fs::read_to_string(&path).unwrap();
         let share = words(&out.join(format!("{n}.share")));
-        assert!(html.contains(&format!("svault share of officer {n}")));
+        assert!(html.contains(&format!("svault share sheet of officer {n}")));
         assert!(html.contains(&format!(
             "<li><b>33</b> {}</li>",
             share.split(' ').next_back().unwrap()

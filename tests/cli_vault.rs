@@ -278,8 +278,20 @@ fn status_shows_the_header_and_no_secret() {
         "{out}"
     );
     assert_eq!(lines[6], "officers:");
-    assert_eq!(lines[7], "  alice (group officers, member 1)");
-    assert_eq!(lines[11], "  erin (group officers, member 5, keyslot)");
+    // Each officer's share fingerprint, as the library computes it from the header (the
+    // one their sheet shows).
+    let sealed = svault::vault::Vault::open(f.v()).unwrap();
+    let header = sealed.header();
+    let fp = |i: usize| svault::vault::share_fingerprint(header, &header.officers[i]);
+    assert_eq!(
+        lines[7],
+        format!("  alice (group officers, member 1) fingerprint {}", fp(0))
+    );
+    assert_eq!(
+        lines[11],
+        format!("  erin (group officers, member 5, keyslot) fingerprint {}", fp(4))
+    );
+    assert_ne!(fp(0), fp(4));
     assert_eq!(lines[15], "keyslots: erin");
     assert!(
         lines[16].starts_with("ceremony: ")
@@ -301,6 +313,7 @@ fn status_shows_the_header_and_no_secret() {
     assert_eq!(json["split"]["groups"][0]["member_threshold"], 3);
     assert_eq!(json["split"]["groups"][0]["members"], 8);
     assert_eq!(json["officers"][4]["keyslot"], true);
+    assert_eq!(json["officers"][4]["fingerprint"], fp(4).as_str());
     assert_eq!(json["credentials"], serde_json::Value::Null);
     assert_eq!(json["credentials_readable"], false);
 }

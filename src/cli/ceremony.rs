@@ -96,8 +96,10 @@ pub struct IssueArgs {
     /// them back and verify them; without it the ceremony runs at the terminal.
     #[arg(long, value_name = "DIR")]
     pub shares_out: Option<PathBuf>,
-    /// Also write one printable page per officer, DIR/NAME.html (A4 and Letter):
-    /// name, vault id, numbered words, a QR code of the share, instructions.
+    /// Also write one printable page per officer, DIR/NAME.html (A4 or Letter, one
+    /// page): the numbered words and a QR code of the share, what the share is, its
+    /// fingerprint, the drill routine with a drill log, storage instructions, what to do
+    /// if it is lost, and signature lines. Print it, check it, then delete the file.
     #[arg(long, value_name = "DIR")]
     pub sheets: Option<PathBuf>,
     /// Accept keyslots that by themselves meet the threshold: the vault file and those
@@ -332,22 +334,29 @@ fn share_file_text(header: &Header, issued: &IssuedShare) -> Zeroizing<String> {
     text
 }
 
-/// Writes the printable sheets.
+/// Writes the printable sheets of the shares issued for the vault at `vault`.
 fn write_sheets(
     dir: &Path,
+    vault: &Path,
     header: &Header,
     issued: &[IssuedShare],
     created: &mut Created,
 ) -> Result<(), Failure> {
     ensure_dir(dir)?;
+    // The sheet names the file for years: absolute, so its commands work from anywhere.
+    let file = std::path::absolute(vault).unwrap_or_else(|_| vault.to_path_buf());
+    let today = date(now());
+    let vault_created = date(header.created);
     for i in issued {
-        let page = super::sheet::render(
-            &i.officer,
-            &to_hex(&header.vault_id.0),
-            &position(header, &i.share),
-            &i.share.to_words(),
-        )
-        .map_err(|e| Failure::new(format!("cannot make {}'s sheet: {e}", i.officer)))?;
+        let facts = super::sheet::SheetFacts {
+            vault: &file,
+            header,
+            officer: &i.officer,
+            issued: &today,
+            created: &vault_created,
+        };
+        let page = super::sheet::render(&facts, &i.share)
+            .map_err(|e| Failure::new(format!("cannot make {}'s sheet: {e}", i.officer)))?;
         write_new_private(&dir.join(format!("{}.html", i.officer)), &page, created)?;
     }
     Ok(())
@@ -871,7 +880,7 @@ fn run_init_hooked(
     let header = draft.header().clone();
     let mut created = Created::default();
     if let Some(dir) = &args.issue.sheets {
-        write_sheets(dir, &header, draft.issued(), &mut created)?;
+        write_sheets(dir, &vault, &header, draft.issued(), &mut created)?;
     }
     let mut mode = mode(&args.issue, console)?;
     let method = mode.method();
@@ -1045,6 +1054,7 @@ pub fn run_add_officer_with(
     if let Some(dir) = &args.issue.sheets {
         write_sheets(
             dir,
+            &vault_path,
             &new_header,
             std::slice::from_ref(&issued),
             &mut created,
@@ -1204,7 +1214,7 @@ pub fn run_rekey_with(
     let header = vault.header().clone();
     let mut created = Created::default();
     if let Some(dir) = &args.issue.sheets {
-        write_sheets(dir, &header, &issued, &mut created)?;
+        write_sheets(dir, &vault_path, &header, &issued, &mut created)?;
     }
     let mut mode = mode(&args.issue, console)?;
     let method = mode.method();

@@ -15,7 +15,7 @@ use svault::prompt::{Console, read_passphrase_file, read_share_file};
 use svault::secret::SecretBytes;
 use svault::share::slip39::{self, Slip39Share};
 use svault::vault::format::{Header, Officer, to_hex};
-use svault::vault::{Sealed, Unsealed, valid_name};
+use svault::vault::{Sealed, Unsealed, share_fingerprint, valid_name};
 
 type Output = Result<Zeroizing<String>, Failure>;
 
@@ -314,9 +314,10 @@ fn status_text(path: &Path, version: u32, header: &Header) -> String {
             .unwrap_or_default();
         let slot = if o.slot.is_some() { ", keyslot" } else { "" };
         line(format!(
-            "  {} (group {group}, member {}{slot})",
+            "  {} (group {group}, member {}{slot}) fingerprint {}",
             sanitize(&o.name),
-            u16::from(o.member) + 1
+            u16::from(o.member) + 1,
+            share_fingerprint(header, o)
         ));
     }
     let slots: Vec<String> = header
@@ -393,6 +394,7 @@ fn status_json(path: &Path, version: u32, header: &Header) -> serde_json::Value 
             "group": o.group,
             "member": o.member,
             "keyslot": o.slot.is_some(),
+            "fingerprint": share_fingerprint(header, o),
         })).collect::<Vec<_>>(),
         "ceremony": header.ceremony.as_ref().map(|c| serde_json::json!({
             "date": c.date,

@@ -39,6 +39,7 @@
 mod crypto;
 mod error;
 mod file;
+mod fingerprint;
 pub mod format;
 mod payload;
 
@@ -52,6 +53,7 @@ use sha2::{Digest, Sha256};
 pub use crypto::SlotParams;
 pub use error::{NameError, OpenError, PlanError, SaveError, SubmitError, UnsealError};
 pub use file::backup_path;
+pub use fingerprint::share_fingerprint;
 pub use format::{FormatError, Header, Officer};
 pub use payload::{PayloadError, valid_name};
 
