@@ -289,7 +289,10 @@ fn status_shows_the_header_and_no_secret() {
     );
     assert_eq!(
         lines[11],
-        format!("  erin (group officers, member 5, keyslot) fingerprint {}", fp(4))
+        format!(
+            "  erin (group officers, member 5, keyslot) fingerprint {}",
+            fp(4)
+        )
     );
     assert_ne!(fp(0), fp(4));
     assert_eq!(lines[15], "keyslots: erin");

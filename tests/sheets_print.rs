@@ -34,9 +34,8 @@ fn tools_present() -> bool {
         .iter()
         .copied()
         .filter(|t| {
-            !std::env::var_os("PATH").is_some_and(|p| {
-                std::env::split_paths(&p).any(|d| d.join(t).is_file())
-            })
+            !std::env::var_os("PATH")
+                .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(t).is_file()))
         })
         .collect();
     if missing.is_empty() {
@@ -85,9 +84,7 @@ fn run(cmd: &mut Command) -> Output {
         Ok(out) => out.unwrap(),
         Err(_) => {
             // Only the process this test started, by its id.
-            let _ = Command::new("kill")
-                .args(["-9", &id.to_string()])
-                .status();
+            let _ = Command::new("kill").args(["-9", &id.to_string()]).status();
             panic!("{cmd:?} did not finish in 120 s");
         }
     }
@@ -118,7 +115,7 @@ impl Paper {
 /// What printing one sheet gave.
 struct Printed {
     pdf: PathBuf,
-    /// `pdftotext` of the page, all whitespace removed (wrapping differs by paper).
+    /// `pdftotext` of the page, squashed (see [`squash`]).
     text: String,
     /// `pdftotext`, as it came.
     raw_text: String,
@@ -219,7 +216,11 @@ fn print(html: &Path, paper: Option<Paper>, headers: bool, work: &Path, tag: &st
         .args(["-r", "300", "-gray", "-f", "1", "-l", "1", "-singlefile"])
         .arg(&pdf)
         .arg(&prefix));
-    assert!(ppm.status.success(), "{}", String::from_utf8_lossy(&ppm.stderr));
+    assert!(
+        ppm.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ppm.stderr)
+    );
     let pgm = work.join(format!("{tag}-page.pgm"));
     let zbar = run(Command::new("zbarimg").args(["--xml", "-q"]).arg(&pgm));
     assert!(
@@ -232,7 +233,7 @@ fn print(html: &Path, paper: Option<Paper>, headers: bool, work: &Path, tag: &st
     let (rqrr_text, w_mm, h_mm) = measure_code(&raster);
     Printed {
         pdf,
-        text: raw_text.split_whitespace().collect(),
+        text: squash(&raw_text),
         raw_text,
         pages,
         size: (w, h),
@@ -303,9 +304,10 @@ impl Raster {
 /// quiet zone around is white). Returns the decoded text and the side in millimetres
 /// (width and height).
 fn measure_code(raster: &Raster) -> (String, f64, f64) {
-    let mut img = rqrr::PreparedImage::prepare_from_greyscale(raster.width, raster.height, |x, y| {
-        raster.pixels[y * raster.width + x]
-    });
+    let mut img =
+        rqrr::PreparedImage::prepare_from_greyscale(raster.width, raster.height, |x, y| {
+            raster.pixels[y * raster.width + x]
+        });
     let grids = img.detect_grids();
     assert_eq!(grids.len(), 1, "one code on the page");
     let (_, text) = grids[0].decode().unwrap();
@@ -314,11 +316,15 @@ fn measure_code(raster: &Raster) -> (String, f64, f64) {
     let ys = b.iter().map(|p| p.y);
     let (x0, x1) = (xs.clone().min().unwrap(), xs.max().unwrap());
     let (y0, y1) = (ys.clone().min().unwrap(), ys.max().unwrap());
-    // Look a little beyond the corners (two modules at most, in the quiet zone).
-    let pad = 20;
+    // Look a little beyond the corners, into the quiet zone (four modules wide): by
+    // 1/30 of the side, under two modules for every code of 30 to 177 modules.
+    let pad = ((x1 - x0).max(y1 - y0) / 30).max(2);
     let clamp = |v: i32, hi: usize| v.clamp(0, hi as i32 - 1) as usize;
     let (left, right) = (clamp(x0 - pad, raster.width), clamp(x1 + pad, raster.width));
-    let (top, bottom) = (clamp(y0 - pad, raster.height), clamp(y1 + pad, raster.height));
+    let (top, bottom) = (
+        clamp(y0 - pad, raster.height),
+        clamp(y1 + pad, raster.height),
+    );
     let (mut min_x, mut max_x, mut min_y, mut max_y) = (usize::MAX, 0, usize::MAX, 0);
     for y in top..=bottom {
         for x in left..=right {
@@ -332,7 +338,10 @@ fn measure_code(raster: &Raster) -> (String, f64, f64) {
     }
     // The quiet zone really is white: nothing dark on the searched border.
     for x in left..=right {
-        assert!(!raster.dark(x, top) && !raster.dark(x, bottom), "no quiet zone");
+        assert!(
+            !raster.dark(x, top) && !raster.dark(x, bottom),
+            "no quiet zone"
+        );
     }
     let mm = |px: usize| px as f64 / DPI * 25.4;
     (text, mm(max_x - min_x + 1), mm(max_y - min_y + 1))
@@ -354,8 +363,13 @@ fn share_words(path: &Path) -> String {
         .to_owned()
 }
 
+/// `text` without whitespace and hyphens: lines wrap differently on each paper, and
+/// pdftotext drops the hyphen where a path breaks after one ("for-the-" at a line's
+/// end comes out as "for-the").
 fn squash(text: &str) -> String {
-    text.split_whitespace().collect()
+    text.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect()
 }
 
 fn today() -> String {
@@ -370,10 +384,11 @@ fn today() -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-/// Makes a 2-of-3 vault with sheets (a `bits`-bit secret); returns the vault, the
-/// sheets folder and the share files' folder.
-fn init(dir: &Path, bits: &str) -> (PathBuf, PathBuf, PathBuf) {
-    let vault = dir.join("app.svault");
+/// Makes a 2-of-3 vault at `vault` with sheets (a `bits`-bit secret); returns the
+/// vault, the sheets folder and the share files' folder.
+fn init(dir: &Path, vault: &str, bits: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let vault = dir.join(vault);
+    fs::create_dir_all(vault.parent().unwrap()).unwrap();
     let sheets = dir.join("sheets");
     let shares = dir.join("shares");
     let o = svault(&[
@@ -456,7 +471,10 @@ fn check_printed(
             p.raw_text
         );
     }
-    assert!(!p.raw_text.contains("SECRET: svault share sheet of"), "page title printed");
+    assert!(
+        !p.raw_text.contains("SECRET: svault share sheet of"),
+        "page title printed"
+    );
     p.code_mm.0
 }
 
@@ -466,7 +484,13 @@ fn sheets_print_on_a4_and_letter_and_the_printed_code_reads_back() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (vault, sheets, shares) = init(dir.path(), "256");
+    // A long path, as production vaults have: it wraps in three places on the page,
+    // which must still fit on one page of Letter.
+    let (vault, sheets, shares) = init(
+        dir.path(),
+        "a-rather-long-directory-name/for-the-production-credentials/of-the-payments-service/payments-production.svault",
+        "256",
+    );
     let work = dir.path().join("print");
     fs::create_dir(&work).unwrap();
     let abs = std::path::absolute(&vault).unwrap();
@@ -502,19 +526,18 @@ fn sheets_print_on_a4_and_letter_and_the_printed_code_reads_back() {
         let must_say = vec![
             "SECRET".to_owned(),
             format!("svault share sheet of officer {name}"),
-            "app.svault".to_owned(),
-            format!("file {}", abs.display()),
+            format!("payments-production.svault — file {}", abs.display()),
             format!(
                 "share {} of 3 — any 2 open the vault; one alone reveals nothing",
                 i + 1
             ),
             format!("vault created {date}; this share issued {date} (UTC)"),
             format!("svault {}", env!("CARGO_PKG_VERSION")),
-            format!("{fp} — not secret: write it on the envelope"),
+            format!("{fp} — not secret: copy it onto the envelope"),
             format!("Words 1–3 ({}, dotted)", first3(words)),
             "are the same on every sheet of this vault, by design".to_owned(),
             format!("svault verify {}", abs.display()),
-            format!("svault rekey {}", abs.display()),
+            "svault rekey on the vault file".to_owned(),
             "After printing".to_owned(),
             "Storage".to_owned(),
             "at least every six months".to_owned(),
@@ -525,7 +548,7 @@ fn sheets_print_on_a4_and_letter_and_the_printed_code_reads_back() {
             format!("Officer {name}, signature"),
             "Witness, name".to_owned(),
             format!(
-                "SECRET — svault share sheet · officer {name} · vault app.svault · fingerprint {fp}"
+                "SECRET — svault share sheet · officer {name} · vault payments-production.svault · fingerprint {fp}"
             ),
         ];
         for paper in [Paper::A4, Paper::Letter] {
@@ -573,7 +596,7 @@ fn a_twenty_word_sheet_prints_and_reads_back_too() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (vault, sheets, shares) = init(dir.path(), "128");
+    let (vault, sheets, shares) = init(dir.path(), "app.svault", "128");
     let work = dir.path().join("print");
     fs::create_dir(&work).unwrap();
     let abs = std::path::absolute(&vault).unwrap();

@@ -135,9 +135,9 @@ fn quorum_line(header: &Header, share: &Slip39Share) -> String {
         _ if t <= 1 => format!(
             "share {member} of {members} — the threshold is 1: this share alone opens the vault"
         ),
-        _ if t == 2 => format!(
-            "share {member} of {members} — any 2 open the vault; one alone reveals nothing"
-        ),
+        _ if t == 2 => {
+            format!("share {member} of {members} — any 2 open the vault; one alone reveals nothing")
+        }
         _ => format!(
             "share {member} of {members} — any {t} open the vault; {} or fewer reveal nothing",
             count_word(t - 1)
@@ -204,10 +204,15 @@ pub fn render(facts: &SheetFacts<'_>, share: &Slip39Share) -> Result<Zeroizing<S
     let (common, common_who) = common_words(facts.header, share);
     let mut items = Zeroizing::new(String::with_capacity(64 * list.len() + words.len()));
     for (i, w) in list.iter().enumerate() {
-        let class = if i < common { " class=\"common\"" } else { "" };
-        let _ = write!(items, "<li{class}><b>{:>2}</b> ", i + 1);
-        escape_into(&mut items, w);
-        items.push_str("</li>");
+        if i < common {
+            let _ = write!(items, "<li class=\"common\"><b>{:>2}</b> <u>", i + 1);
+            escape_into(&mut items, w);
+            items.push_str("</u></li>");
+        } else {
+            let _ = write!(items, "<li><b>{:>2}</b> ", i + 1);
+            escape_into(&mut items, w);
+            items.push_str("</li>");
+        }
     }
     let common_text = escape(&list[..common.min(list.len())].join(" "));
     let fingerprint = facts
@@ -227,7 +232,6 @@ pub fn render(facts: &SheetFacts<'_>, share: &Slip39Share) -> Result<Zeroizing<S
             .unwrap_or_default(),
     );
     let verify = escape(&command("verify", facts.vault));
-    let rekey = escape(&command("rekey", facts.vault));
     let t = usize::from(share.member_threshold());
     let others = if facts.header.split.groups.len() > 1 {
         "enough other shares".to_string()
@@ -254,7 +258,7 @@ pub fn render(facts: &SheetFacts<'_>, share: &Slip39Share) -> Result<Zeroizing<S
 * {{ box-sizing: border-box; }}
 html, body {{ margin: 0; padding: 0; color: #000; background: #fff; }}
 body {{ font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; font-size: 8.2pt; line-height: 1.25; }}
-.sheet {{ width: 180mm; margin: 0 auto; padding-top: 11mm; }}
+.sheet {{ width: 180mm; margin: 0 auto; padding: 11mm 0 6mm; min-height: calc(100vh - 1mm); display: flex; flex-direction: column; }}
 .banner {{ border: 1mm solid #000; padding: 0.6mm 2.5mm; font-weight: bold; display: flex; align-items: center; gap: 4mm; }}
 .banner .big {{ font-size: 16pt; letter-spacing: 1.5mm; flex: none; }}
 h1 {{ font-size: 12.5pt; margin: 2mm 0 0.8mm; }}
@@ -267,10 +271,10 @@ table.facts td {{ padding: 0.1mm 0; overflow-wrap: anywhere; }}
 svg.qr {{ display: block; flex: none; width: {qr_mm}mm; height: {qr_mm}mm; }}
 .qrcap {{ font-size: 6.5pt; text-align: center; }}
 .words {{ flex: 1 1 auto; min-width: 0; columns: 3; column-gap: 4mm; list-style: none; margin: 0; padding: 0;
-  font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 11.5pt; line-height: 1.36; }}
+  font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 11.5pt; line-height: 1.3; }}
 .words li {{ break-inside: avoid; white-space: nowrap; }}
 .words li b {{ display: inline-block; width: 6.5mm; text-align: right; margin-right: 1.5mm; }}
-.words li.common {{ text-decoration: underline dotted; }}
+.words li.common u {{ text-decoration: underline dotted; }}
 .note {{ margin: 1.2mm 0 0; }}
 .cols {{ columns: 2; column-gap: 6mm; margin-top: 1.8mm; }}
 h2 {{ font-size: 8.8pt; margin: 0 0 0.3mm; break-after: avoid; }}
@@ -280,11 +284,11 @@ h2 {{ font-size: 8.8pt; margin: 0 0 0.3mm; break-after: avoid; }}
 .bottom {{ display: flex; gap: 6mm; margin-top: 0.5mm; align-items: flex-start; }}
 .drills {{ flex: 1 1 auto; }}
 table.log {{ border-collapse: collapse; width: 100%; }}
-table.log th, table.log td {{ border: 0.25mm solid #000; height: 5.2mm; padding: 0 1mm; font-size: 7.2pt; text-align: left; font-weight: normal; }}
+table.log th, table.log td {{ border: 0.25mm solid #000; height: 5mm; padding: 0 1mm; font-size: 7.2pt; text-align: left; font-weight: normal; }}
 .sign {{ flex: none; width: 64mm; }}
 .line {{ border-bottom: 0.25mm solid #000; height: 8.4mm; font-size: 6.8pt; display: flex; align-items: flex-end; }}
-.footer {{ position: fixed; left: 0; right: 0; bottom: 7mm; text-align: center; font-size: 7.2pt; }}
-.footer span {{ display: inline-block; width: 180mm; border-top: 0.25mm solid #000; padding-top: 0.8mm; }}
+.footer {{ margin-top: auto; padding-top: 2mm; text-align: center; font-size: 7.2pt; }}
+.footer span {{ display: block; border-top: 0.25mm solid #000; padding-top: 0.8mm; }}
 </style></head>
 <body><div class="sheet">
 <div class="banner"><div class="big">SECRET</div>
@@ -292,25 +296,26 @@ table.log th, table.log td {{ border: 0.25mm solid #000; height: 5.2mm; padding:
 <h1>svault share sheet of officer {name}</h1>
 <table class="facts">
 <tr><th>Vault</th><td><b>{vault_name}</b> — file <span class="mono">{file}</span></td></tr>
+<tr><th>Drill</th><td><code><b>{verify}</b></code> — then type the words; the answer must start with <code>valid:</code> and name you</td></tr>
 <tr><th>This share</th><td><b>{quorum}</b></td></tr>
 <tr><th>Dates</th><td>vault created {created}; this share issued {issued} (UTC)</td></tr>
-<tr><th>Fingerprint</th><td><span class="mono"><b>{fingerprint}</b></span> — not secret: write it on the envelope; <code>svault status</code> lists it for you while this share is current</td></tr>
+<tr><th>Fingerprint</th><td><span class="mono"><b>{fingerprint}</b></span> — not secret: copy it onto the envelope; <code>svault status</code> shows it while current</td></tr>
 <tr><th>Made by</th><td>svault {version} · vault id <span class="mono">{vault_id}</span> · a standard SLIP-0039 share of {count} words</td></tr>
 </table>
 <div class="share"><div class="qrbox">{qr}<div class="qrcap">holds exactly the {count} words</div></div>
 <ol class="words">{items}</ol></div>
-<p class="note">Words 1–{common} (<span class="mono">{common_text}</span>, dotted) are the same on {common_who}, by design: SLIP-0039 puts the
-split's public identifier and parameters first. Equal first words mean the same vault and split, not the same share; other first words mean another vault or an older split.</p>
+<p class="note">Words 1–{common} (<span class="mono">{common_text}</span>, dotted) are the same on {common_who}, by design: SLIP-0039 starts with the
+split's public identifier and parameters. Equal first words mean the same split, not the same share; other first words, another vault or an older split.</p>
 <div class="cols">
 <section><h2>After printing — today</h2><ol>
 <li>Check the print: one page, every word readable, the code whole. Never scan the code with a phone: that copies the share into it.</li>
-<li>Prove the paper: run <code>{verify}</code> and type the words from this sheet (the first four letters of each suffice). The answer must start with <code>valid:</code> and name you.</li>
+<li>Prove the paper: run the drill command above and type the words from this sheet (the first four letters of each suffice).</li>
 <li>Delete the file and every copy: <code>shred -u {name}.html</code> in the sheets folder, any PDF, the print queue; a printer that stores jobs may keep one.</li>
 <li>Sign below before a witness, fold the words inward, seal the sheet in an opaque, tamper-evident envelope; write on it your name, the vault, the fingerprint and the date, never the words.</li>
 </ol></section>
 <section><h2>Storage</h2><p>In a safe or deposit box only you or your custodian can open, never beside another officer's sheet. No photos, scans, cloud notes or password managers. Dry, dark and cool: a laser print on plain paper lasts decades; thermal paper fades.</p></section>
-<section><h2>Drill — at least every six months</h2><p>In private, open the envelope, run <code>{verify}</code> on a trusted computer and type the words. Write the date and the answer in the drill log, then reseal in a new envelope. If the answer is <code>not valid</code> or a word cannot be read, tell the other officers at once: while enough shares still work they can replace yours.</p></section>
-<section><h2>If this sheet is lost or exposed</h2><p>Lost, damaged, or perhaps seen, copied or photographed: tell the other officers the same day. Alone it reveals nothing, but with {others} it opens the vault. A quorum then runs <code>{rekey}</code>: new shares for everyone; the old sheets stop working and are shredded. A lost sheet found later is destroyed, not used.</p></section>
+<section><h2>Drill — at least every six months</h2><p>In private, open the envelope, run the drill command on a trusted computer and type the words. Write the date and the answer in the drill log, then reseal in a new envelope. If the answer is <code>not valid</code> or a word cannot be read, tell the other officers at once: while enough shares still work they can replace yours.</p></section>
+<section><h2>If this sheet is lost or exposed</h2><p>Lost, damaged, or perhaps seen, copied or photographed: tell the other officers the same day. Alone it reveals nothing, but with {others} it opens the vault. A quorum then runs <code>svault rekey</code> on the vault file: new shares for everyone; the old sheets stop working and are shredded. A lost sheet found later is destroyed, not used.</p></section>
 <section><h2>Recovery without svault</h2><p>The code is for a scanner on the offline recovery computer. With the vault file, any SLIP-0039 tool recovers the key from enough shares (svault's docs/RECOVERY.md).</p></section>
 </div>
 <div class="bottom">
@@ -323,8 +328,8 @@ split's public identifier and parameters first. Equal first words mean the same 
 <div class="line">Witness, name</div>
 <div class="line">Witness, signature and date</div>
 </div></div>
-</div>
 <div class="footer"><span>SECRET — svault share sheet · officer {name} · vault {vault_name} · fingerprint {fingerprint} · svault {version} · one page</span></div>
+</div>
 </body></html>
 "#,
         quorum = escape(&quorum_line(facts.header, share)),
@@ -375,20 +380,31 @@ mod tests {
         let header = draft.header();
         let words = draft.issued()[1].share.to_words();
         assert!(html.contains("share 2 of 3 — any 2 open the vault; one alone reveals nothing"));
-        assert!(html.contains("<b>app.svault</b> — file <span class=\"mono\">/srv/app.svault</span>"));
+        assert!(
+            html.contains("<b>app.svault</b> — file <span class=\"mono\">/srv/app.svault</span>")
+        );
         assert!(html.contains("vault created 2026-12-01; this share issued 2026-12-02 (UTC)"));
         assert!(html.contains(&format!("svault {}", env!("CARGO_PKG_VERSION"))));
         assert!(html.contains(&share_fingerprint(header, &header.officers[1])));
         assert!(!html.contains(&share_fingerprint(header, &header.officers[0])));
-        assert!(html.contains("<code>svault verify /srv/app.svault</code>"));
-        assert!(html.contains("<code>svault rekey /srv/app.svault</code>"));
+        assert!(html.contains("<code><b>svault verify /srv/app.svault</b></code>"));
         let list: Vec<&str> = words.split(' ').collect();
-        assert!(html.contains(&format!("Words 1–3 (<span class=\"mono\">{}</span>", list[..3].join(" "))));
-        assert!(html.contains(&format!("<li class=\"common\"><b> 3</b> {}</li>", list[2])));
+        assert!(html.contains(&format!(
+            "Words 1–3 (<span class=\"mono\">{}</span>",
+            list[..3].join(" ")
+        )));
+        assert!(html.contains(&format!(
+            "<li class=\"common\"><b> 3</b> <u>{}</u></li>",
+            list[2]
+        )));
         assert!(html.contains(&format!("<li><b> 4</b> {}</li>", list[3])));
         assert_eq!(html.matches("<tr><td></td>").count(), DRILL_ROWS);
         // The code may not shrink, and is drawn at its size in millimetres.
-        assert!(html.contains("svg.qr { display: block; flex: none; width: 51.75mm; height: 51.75mm; }"));
+        assert!(
+            html.contains(
+                "svg.qr { display: block; flex: none; width: 51.75mm; height: 51.75mm; }"
+            )
+        );
         assert!(html.contains("width=\"51.75mm\" height=\"51.75mm\""));
         assert!(html.contains("@page { margin: 0; }"));
     }
@@ -469,13 +485,25 @@ mod tests {
         assert_ne!(w[0][2], w[3][2]);
         assert!(w[0][3] != w[1][3] && w[1][3] != w[2][3]);
         let solo = Draft::new(&Plan::simple(1, &["alice"])).unwrap();
-        assert!(page(&solo, 0, Path::new("v")).contains("the threshold is 1: this share alone opens the vault"));
+        assert!(
+            page(&solo, 0, Path::new("v"))
+                .contains("the threshold is 1: this share alone opens the vault")
+        );
     }
 
     #[test]
     fn commands_are_quoted_for_the_shell() {
-        assert_eq!(command("verify", Path::new("/srv/a.svault")), "svault verify /srv/a.svault");
-        assert_eq!(command("verify", Path::new("/my vault")), "svault verify '/my vault'");
-        assert_eq!(command("rekey", Path::new("/a'b")), r"svault rekey '/a'\''b'");
+        assert_eq!(
+            command("verify", Path::new("/srv/a.svault")),
+            "svault verify /srv/a.svault"
+        );
+        assert_eq!(
+            command("verify", Path::new("/my vault")),
+            "svault verify '/my vault'"
+        );
+        assert_eq!(
+            command("rekey", Path::new("/a'b")),
+            r"svault rekey '/a'\''b'"
+        );
     }
 }

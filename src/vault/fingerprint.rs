@@ -69,13 +69,11 @@ mod tests {
         let b = share_fingerprint(header, &header.officers[1]);
         assert_eq!(a.len(), 14, "{a}");
         assert!(
-            a.chars()
-                .enumerate()
-                .all(|(i, c)| if i == 4 || i == 9 {
-                    c == '-'
-                } else {
-                    c.is_ascii_hexdigit() && !c.is_ascii_uppercase()
-                }),
+            a.chars().enumerate().all(|(i, c)| if i == 4 || i == 9 {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit() && !c.is_ascii_uppercase()
+            }),
             "{a}"
         );
         assert_ne!(a, b);
