@@ -13,9 +13,12 @@
 //! Print layout (a choice, documented in the README):
 //! - `@page { margin: 0 }` and no `size`: the user's paper decides (A4 or Letter), and a
 //!   browser has no margin to print its own header and footer (the file's path and the
-//!   time) in. The sheet keeps its own margins: it is a 180 × 246 mm box centred at the
-//!   top, which fits both A4 (210 × 297) and Letter (216 × 279) with at least 15 mm to
-//!   the left and right and 12 mm above, inside every printer's unprintable edge.
+//!   time) in. The sheet keeps its own margins: a column 180 mm wide, centred, which
+//!   leaves 15 mm left and right on A4 (210 × 297 mm) and 18 mm on Letter (216 × 279),
+//!   11 mm above and 9 mm below, clear of printers' unprintable edges. The column is a
+//!   page high and its footer sits at the bottom; the content fits Letter's height with
+//!   a vault path of some 130 characters. A longer one pushes the footer onto a second
+//!   page, never over the content.
 //! - Everything prints in black on white without "background graphics": the banner is a
 //!   border and text, the QR code an SVG drawing.
 //! - The QR code has a fixed size in millimetres and may not shrink (`flex: none`);
@@ -258,7 +261,7 @@ pub fn render(facts: &SheetFacts<'_>, share: &Slip39Share) -> Result<Zeroizing<S
 * {{ box-sizing: border-box; }}
 html, body {{ margin: 0; padding: 0; color: #000; background: #fff; }}
 body {{ font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; font-size: 8.2pt; line-height: 1.25; }}
-.sheet {{ width: 180mm; margin: 0 auto; padding: 11mm 0 6mm; min-height: calc(100vh - 1mm); display: flex; flex-direction: column; }}
+.sheet {{ width: 180mm; margin: 0 auto; padding: 11mm 0 9mm; min-height: calc(100vh - 1mm); display: flex; flex-direction: column; }}
 .banner {{ border: 1mm solid #000; padding: 0.6mm 2.5mm; font-weight: bold; display: flex; align-items: center; gap: 4mm; }}
 .banner .big {{ font-size: 16pt; letter-spacing: 1.5mm; flex: none; }}
 h1 {{ font-size: 12.5pt; margin: 2mm 0 0.8mm; }}
