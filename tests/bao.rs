@@ -832,12 +832,7 @@ fn unreachable_unjoined_and_tls_failures_are_named() {
         for officer in officers {
             args.extend(["--officer", officer]);
         }
-        args.extend([
-            "--shares-out",
-            p(&keys),
-            "--root-token-out",
-            p(&token_out),
-        ]);
+        args.extend(["--shares-out", p(&keys), "--root-token-out", p(&token_out)]);
         svault(&args)
     };
     let out = init("2", &["zed", "yan"]);
@@ -1070,4 +1065,173 @@ fn agent_keeps_the_cluster_unsealed(
         .unwrap();
     }
     cluster.wait_sealed(2, false);
+}
+
+/// An existing cluster, initialised by OpenBao itself, moves to svault keys with
+/// `bao rotate --adopt`: a wrong key makes OpenBao refuse and svault cancel; then the
+/// rotation, after which every old key given is named as retired and the new keys
+/// unseal the restarted node.
+#[test]
+fn an_existing_cluster_rotates_into_svault_keys() {
+    let Some(bin) = bao_binary() else { return };
+    let mut lone = Cluster::start(&bin, 1, false);
+    let dir = lone.dir.path().to_path_buf();
+    let port = lone.nodes[0].api_port;
+    let (status, init) = http(
+        port,
+        "PUT",
+        "/v1/sys/init",
+        r#"{"secret_shares":3,"secret_threshold":2}"#,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{init}");
+    let old: Vec<String> = init["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap().to_owned())
+        .collect();
+    let token = dir.join("root.token");
+    fs::write(
+        &token,
+        format!("{}\n", init["root_token"].as_str().unwrap()),
+    )
+    .unwrap();
+    for key in &old[..2] {
+        http(
+            port,
+            "PUT",
+            "/v1/sys/unseal",
+            &format!(r#"{{"key":"{key}"}}"#),
+        )
+        .unwrap();
+    }
+    lone.wait_sealed(0, false);
+    let old_files: Vec<PathBuf> = ["olga", "oscar", "otto"]
+        .iter()
+        .zip(&old)
+        .map(|(name, key)| {
+            let path = dir.join(format!("{name}.key"));
+            fs::write(&path, format!("{key}\n")).unwrap();
+            path
+        })
+        .collect();
+    let record = dir.join("cluster.record");
+    let new_dir = dir.join("new");
+    fs::create_dir(&new_dir).unwrap();
+    let url = lone.nodes[0].url();
+    let adopt = |files: &[&Path]| {
+        let mut args = vec![
+            "bao",
+            "rotate",
+            p(&record),
+            "--adopt",
+            "--addr",
+            &url,
+            "--token-file",
+            p(&token),
+            "--threshold",
+            "2",
+            "--officer",
+            "alice",
+            "--officer",
+            "bob",
+            "--officer",
+            "carol",
+            "--shares-out",
+            p(&new_dir),
+        ];
+        for f in files {
+            args.extend(["--key-file", p(f)]);
+        }
+        svault(&args)
+    };
+
+    // A key of another cluster among them: OpenBao refuses, the rotation is cancelled.
+    let foreign = dir.join("foreign.key");
+    fs::write(&foreign, format!("{}07\n", "5a".repeat(32))).unwrap();
+    let out = adopt(&[&old_files[0], &foreign]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("refused the current keys") && err.contains("rotation was cancelled"),
+        "{err}"
+    );
+    assert!(!record.exists());
+    assert_eq!(fs::read_dir(&new_dir).unwrap().count(), 0);
+    let root = fs::read_to_string(&token).unwrap();
+    let (_, rotation) = http_as(
+        port,
+        "GET",
+        "/v1/sys/rotate/root/init",
+        "",
+        Some(root.trim()),
+    )
+    .unwrap();
+    assert_eq!(rotation["data"]["started"], false, "{rotation}");
+    // The same key twice: refused before anything is sent.
+    let again = dir.join("again.key");
+    fs::copy(&old_files[0], &again).unwrap();
+    let out = adopt(&[&old_files[0], &again]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("the same key twice"));
+
+    let out = adopt(&[&old_files[0], &old_files[2]]);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out.stderr),
+        lone.log(0)
+    );
+    assert!(text(&out.stdout).contains("record written"));
+    let new_keys: Vec<PathBuf> = ["alice", "bob", "carol"]
+        .iter()
+        .map(|o| new_dir.join(format!("{o}.key")))
+        .collect();
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&record).unwrap()).unwrap();
+    let date = json["retired"][0]["retired"].as_str().unwrap().to_owned();
+    for (name, path) in [("olga", &old_files[0]), ("otto", &old_files[2])] {
+        let out = svault(&["bao", "verify", p(&record), "--key-file", p(path)]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            text(&out.stderr).contains(&format!(
+                "officer {name}'s key from before the rotation on {date}"
+            )),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    // OpenBao's own keys no longer unseal; the new ones do.
+    lone.restart(0);
+    let out = svault(&[
+        "bao",
+        "unseal",
+        p(&record),
+        "--addr",
+        &url,
+        "--key-file",
+        p(&new_keys[1]),
+        "--key-file",
+        p(&new_keys[2]),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!("{}: unsealed\n", lone.nodes[0].name())
+    );
+    lone.restart(0);
+    for key in &old[..2] {
+        let (status, body) = http(
+            port,
+            "PUT",
+            "/v1/sys/unseal",
+            &format!(r#"{{"key":"{key}"}}"#),
+        )
+        .unwrap();
+        if status != 200 {
+            assert!(body.to_string().contains("authentication failed"), "{body}");
+        }
+    }
+    assert_eq!(lone.seal_status(0)["sealed"], true);
 }

@@ -144,6 +144,87 @@ pub fn start(
     old: &[Accepted],
     plan: &Plan,
 ) -> Result<Rotating, RotateError> {
+    begin(node, token, record, old, plan, false)
+}
+
+/// Moves a cluster whose keys svault never saw (OpenBao's own, from `bao operator
+/// init`) to a new svault split: as [`start`], with the RECORD made from the keys
+/// given. Their format is checked and no key may be given twice, but nothing can
+/// check them against anything before OpenBao combines them: if OpenBao refuses them,
+/// the rotation is cancelled. Each is named by its label in `keys` (the CLI gives the
+/// file's name without extension) in the new RECORD's retired split, so that it is
+/// named later as an old key.
+///
+/// # Errors
+///
+/// [`RotateError`]; once the rotation was started, it is cancelled before returning.
+pub fn adopt(
+    node: &Node,
+    token: Zeroizing<String>,
+    keys: Vec<(String, Share)>,
+    plan: &Plan,
+) -> Result<Rotating, RotateError> {
+    check_rotation_plan(plan)?;
+    let mut accepted: Vec<Accepted> = Vec::with_capacity(keys.len());
+    let mut entries: Vec<OfficerEntry> = Vec::with_capacity(keys.len());
+    for (label, key) in keys {
+        if let Some(first) = accepted.iter().find(|a| key::same_key(a.key(), &key)) {
+            return Err(RotateError::Plan(format!(
+                "{label}: the same key as {} (the same key twice counts once); leave one out",
+                first.officer()
+            )));
+        }
+        if let Some(other) = accepted.iter().find(|a| a.key().x() == key.x()) {
+            return Err(RotateError::Plan(format!(
+                "{label} and {} have the same x = {} but differ: they cannot both be keys \
+                 of this cluster; check both copies",
+                other.officer(),
+                key.x()
+            )));
+        }
+        // Names in a record are distinct: a repeated label gets a number.
+        let mut name = label.clone();
+        let mut n = 1;
+        while accepted.iter().any(|a| a.officer() == name) {
+            n += 1;
+            name = format!("{label}-{n}");
+        }
+        entries.push(OfficerEntry::commit(&name, &key));
+        accepted.push(key::accepted(&name, key));
+    }
+    let status = node.seal_status()?;
+    if !status.initialized || status.sealed {
+        return Err(RotateError::NotReady {
+            node: node.name().to_owned(),
+            reason: "the node must be initialised and unsealed to rotate".into(),
+        });
+    }
+    if accepted.len() < usize::from(status.t) {
+        return Err(RotateError::Plan(format!(
+            "{} key(s) were given but the cluster needs {}",
+            accepted.len(),
+            status.t
+        )));
+    }
+    let base = Record::new(
+        status.t,
+        Cluster {
+            id: status.cluster_id.clone(),
+            name: status.cluster_name.clone(),
+        },
+        entries,
+    );
+    begin(node, token, &base, &accepted, plan, true)
+}
+
+fn begin(
+    node: &Node,
+    token: Zeroizing<String>,
+    record: &Record,
+    old: &[Accepted],
+    plan: &Plan,
+    adopted: bool,
+) -> Result<Rotating, RotateError> {
     check_rotation_plan(plan)?;
     if old.len() < usize::from(record.threshold) {
         return Err(RotateError::Plan(format!(
@@ -190,7 +271,16 @@ pub fn start(
     let count = u8::try_from(plan.officers.len()).unwrap_or(u8::MAX);
     let started = node.rotation_start(&token, count, plan.threshold)?;
     // From here on every failure cancels the rotation.
-    match advance(node, &token, record, old, plan, count, &started.nonce) {
+    match advance(
+        node,
+        &token,
+        record,
+        old,
+        plan,
+        count,
+        &started.nonce,
+        adopted,
+    ) {
         Ok((secret, verification_nonce, issued)) => Ok(Rotating {
             node: node.clone(),
             token,
@@ -219,6 +309,7 @@ type Advanced = (Zeroizing<Vec<u8>>, String, Vec<Issued>);
 
 /// The old keys in, the new keys out, combined and re-split. Errors are the reason
 /// for the cancel.
+#[allow(clippy::too_many_arguments)]
 fn advance(
     node: &Node,
     token: &str,
@@ -227,6 +318,7 @@ fn advance(
     plan: &Plan,
     count: u8,
     nonce: &str,
+    adopted: bool,
 ) -> Result<Advanced, String> {
     let mut answer = None;
     for accepted in &old[..usize::from(record.threshold)] {
@@ -242,10 +334,16 @@ fn advance(
                 message,
                 ..
             }) => {
+                let why = if adopted {
+                    "At least one of the keys given is not a current key of this cluster \
+                     (mistyped, or another cluster's); OpenBao cannot say which"
+                } else {
+                    "Each key matched the record, so the record's split is not this \
+                     cluster's current one: were its keys changed outside svault?"
+                };
                 return Err(format!(
                     "{node}: OpenBao refused the current keys at its threshold (HTTP {status}: \
-                     {message}). Each key matched the record, so the record's split is not \
-                     this cluster's current one: were its keys changed outside svault?"
+                     {message}). {why}"
                 ));
             }
             Err(other) => return Err(other.to_string()),

@@ -60,7 +60,8 @@ take effect only when OpenBao has accepted a threshold of the officers' read-bac
 keys (sys/rotate/root/verify); any failure before that cancels the rotation and the
 old keys keep unsealing the cluster.")]
 struct RotateArgs {
-    /// The RECORD file (replaced; the old split is kept as retired).
+    /// The RECORD file (replaced; the old split is kept as retired). With --adopt, the
+    /// RECORD to create.
     record: PathBuf,
     #[command(flatten)]
     nodes: NodeArgs,
@@ -80,6 +81,11 @@ struct RotateArgs {
     /// Directory for the new key files, DIR/NAME.key (new files, mode 0600).
     #[arg(long, value_name = "DIR")]
     shares_out: PathBuf,
+    /// For a cluster whose keys svault never saw (OpenBao's own): RECORD is created,
+    /// the --key-file keys are OpenBao's current keys (checked by OpenBao alone), and
+    /// --threshold and --officer are required.
+    #[arg(long)]
+    adopt: bool,
     /// Also replace the unseal key held in this svault vault (for `svault agent
     /// --bao-addr`) with the new one; its quorum is gathered first.
     #[arg(long, value_name = "VAULT")]
@@ -807,11 +813,30 @@ fn read_token(path: &Path) -> Result<Zeroizing<String>, Failure> {
 }
 
 fn run_rotate(args: RotateArgs) -> Result<Zeroizing<String>, Failure> {
-    let record = load_record(&args.record)?;
+    let record = if args.adopt {
+        must_not_exist(&args.record, "the record")?;
+        if args.threshold.is_none() || args.officers.is_empty() {
+            return Err(Failure::usage(
+                "--adopt needs --threshold T and --officer NAME for the new split; nothing \
+                 was sent",
+            ));
+        }
+        None
+    } else {
+        Some(load_record(&args.record)?)
+    };
+    let (record_threshold, record_officers, cluster_id) = match &record {
+        Some(r) => (
+            r.threshold,
+            r.officers.iter().map(|o| o.name.clone()).collect(),
+            r.cluster.id.clone(),
+        ),
+        None => (0, Vec::new(), None),
+    };
     let plan = rotate::Plan {
-        threshold: args.threshold.unwrap_or(record.threshold),
+        threshold: args.threshold.unwrap_or(record_threshold),
         officers: if args.officers.is_empty() {
-            record.officers.iter().map(|o| o.name.clone()).collect()
+            record_officers
         } else {
             args.officers.clone()
         },
@@ -834,15 +859,27 @@ fn run_rotate(args: RotateArgs) -> Result<Zeroizing<String>, Failure> {
     for path in &key_paths {
         must_not_exist(path, "the key file")?;
     }
-    // Every key is checked against RECORD before anything is sent.
     let mut keys = Vec::new();
     for file in &args.key_files {
-        keys.push((
-            file.display().to_string(),
-            key::read_file(file).map_err(key_failure)?,
-        ));
+        let label = if record.is_some() {
+            file.display().to_string()
+        } else {
+            // Adopted keys are named in the retired split by their file's name.
+            file.file_stem()
+                .map(|n| n.to_string_lossy().into_owned())
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| file.display().to_string())
+        };
+        keys.push((label, key::read_file(file).map_err(key_failure)?));
     }
-    let old = key::check_all(&record, keys).map_err(|r| refusal_failure(&r))?;
+    // Every key is checked against RECORD before anything is sent.
+    let (old, adopted) = match &record {
+        Some(record) => (
+            key::check_all(record, keys).map_err(|r| refusal_failure(&r))?,
+            Vec::new(),
+        ),
+        None => (Vec::new(), keys),
+    };
     // The vault's quorum is gathered before OpenBao is touched.
     let mut vault = match &args.vault {
         Some(path) => Some(super::quorum::unseal(path, &args.quorum)?),
@@ -850,12 +887,16 @@ fn run_rotate(args: RotateArgs) -> Result<Zeroizing<String>, Failure> {
     };
 
     let node = &nodes[0];
-    let rotating = rotate::start(node, token, &record, &old, &plan).map_err(rotate_failure)?;
+    let rotating = match &record {
+        Some(record) => rotate::start(node, token, record, &old, &plan),
+        None => rotate::adopt(node, token, adopted, &plan),
+    }
+    .map_err(rotate_failure)?;
     let mut staged = Staged::new();
     let mut verified: Vec<Accepted> = Vec::new();
     let mut failed = None;
     for (issued, path) in rotating.issued().iter().zip(&key_paths) {
-        let text = key::file_text(&issued.officer, &issued.key, record.cluster.id.as_deref());
+        let text = key::file_text(&issued.officer, &issued.key, cluster_id.as_deref());
         let read = staged
             .add(path, text.as_bytes(), 0o600)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))
@@ -871,9 +912,14 @@ fn run_rotate(args: RotateArgs) -> Result<Zeroizing<String>, Failure> {
     }
     // The new RECORD is staged too, so that a full disk stops the run while the
     // rotation can still be cancelled.
-    let new_record = rotating.record(&verified);
+    let new_text = rotating.record(&verified).to_json();
+    let staged_record = if args.adopt {
+        staged.add(&args.record, new_text.as_bytes(), 0o644)
+    } else {
+        staged.add_replacement(&args.record, new_text.as_bytes(), 0o644)
+    };
     if failed.is_none()
-        && let Err(e) = staged.add_replacement(&args.record, new_record.to_json().as_bytes(), 0o644)
+        && let Err(e) = staged_record
     {
         failed = Some(format!(
             "cannot stage the new record beside {}: {e}",
@@ -911,12 +957,23 @@ fn run_rotate(args: RotateArgs) -> Result<Zeroizing<String>, Failure> {
     for (officer, path) in plan.officers.iter().zip(&key_paths) {
         let _ = writeln!(out, "officer {officer}: key verified, {}", path.display());
     }
-    let _ = writeln!(
-        out,
-        "record replaced: {} (the split of {} kept as retired)",
-        args.record.display(),
-        record.created
-    );
+    match &record {
+        Some(record) => {
+            let _ = writeln!(
+                out,
+                "record replaced: {} (the split of {} kept as retired)",
+                args.record.display(),
+                record.created
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "record written: {} (the keys given kept as retired)",
+                args.record.display()
+            );
+        }
+    }
     if let (Some(unsealed), Some(path)) = (vault.as_mut(), &args.vault) {
         let hex = secret_hex(&secret);
         let stored = unsealed
