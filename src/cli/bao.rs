@@ -642,13 +642,34 @@ fn run_unseal(args: UnsealArgs) -> Result<Zeroizing<String>, Failure> {
     let accepted = key::check_all(&record, keys).map_err(|r| refusal_failure(&r))?;
     let mut out = String::new();
     let mut failures = Vec::new();
-    for node in &nodes {
-        match unseal::unseal_node(node, &record, &accepted, Duration::from_secs(args.wait)) {
-            Ok(outcome) => {
-                let _ = writeln!(out, "{}: {}", node.name(), describe(&outcome));
+    // Keys to every node first, then the wait for each: a cluster that restarted
+    // whole unseals together.
+    let mut lines: Vec<Option<String>> = Vec::with_capacity(nodes.len());
+    let mut reached = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        match unseal::submit_node(node, &record, &accepted, Duration::from_secs(args.wait)) {
+            Ok(unseal::Submitted::Done(outcome)) => {
+                lines.push(Some(format!("{}: {}", node.name(), describe(&outcome))));
             }
+            Ok(unseal::Submitted::Reached) => {
+                lines.push(None);
+                reached.push(i);
+            }
+            Err(e) => {
+                lines.push(None);
+                failures.push(e.to_string());
+            }
+        }
+    }
+    for i in reached {
+        let node = &nodes[i];
+        match unseal::finish_node(node, &record) {
+            Ok(outcome) => lines[i] = Some(format!("{}: {}", node.name(), describe(&outcome))),
             Err(e) => failures.push(e.to_string()),
         }
+    }
+    for line in lines.into_iter().flatten() {
+        let _ = writeln!(out, "{line}");
     }
     if failures.is_empty() {
         Ok(Zeroizing::new(out))
