@@ -582,7 +582,14 @@ fn run_verify(args: VerifyArgs) -> Result<Zeroizing<String>, Failure> {
             let officer = accepted.first().map(Accepted::officer).unwrap_or_default();
             Ok(Zeroizing::new(format!("{officer}\n")))
         }
-        Err(refusals) => Err(refusal_failure(&refusals)),
+        // The drill sends nothing: the refusal alone.
+        Err(refusals) => Err(Failure::new(
+            refusals
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )),
     }
 }
 
