@@ -131,8 +131,7 @@ pub enum Submitted {
 /// The first half of [`unseal_node`]: waits for `node` to be initialised, checks its
 /// threshold against RECORD and sends keys until it has its threshold, without
 /// waiting for it to unseal. Submitting to every node first and then waiting for all
-/// ([`finish_node`]) lets a whole cluster that restarted unseal together: a Raft node
-/// may need the others before it reports itself unsealed.
+/// ([`finish_node`]) lets the nodes of a cluster that restarted unseal in parallel.
 ///
 /// # Errors
 ///

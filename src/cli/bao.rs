@@ -649,8 +649,7 @@ fn run_unseal(args: UnsealArgs) -> Result<Zeroizing<String>, Failure> {
     let accepted = key::check_all(&record, keys).map_err(|r| refusal_failure(&r))?;
     let mut out = String::new();
     let mut failures = Vec::new();
-    // Keys to every node first, then the wait for each: a cluster that restarted
-    // whole unseals together.
+    // Keys to every node first, then the wait for each: the nodes unseal in parallel.
     let mut lines: Vec<Option<String>> = Vec::with_capacity(nodes.len());
     let mut reached = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
