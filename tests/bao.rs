@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use bao_cluster::{Cluster, bao_binary, http};
+use bao_cluster::{Cluster, bao_binary, http, http_as};
 use svault::share::unseal_key;
 
 fn svault(args: &[&str]) -> Output {
@@ -456,9 +456,11 @@ fn cluster_ceremony_drill_and_checked_unseal() {
         "--addr",
         &u0,
         "--threshold",
-        "1",
+        "2",
         "--officer",
         "zed",
+        "--officer",
+        "yan",
         "--shares-out",
         p(&dir),
         "--root-token-out",
@@ -467,6 +469,257 @@ fn cluster_ceremony_drill_and_checked_unseal() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("already initialised"));
     assert!(!again.exists() && !dir.join("zed.key").exists() && !dir.join("again.token").exists());
+
+    rotate_into_a_new_split(&mut cluster, &dir, &record, &keys, &frank, &root_token);
+}
+
+/// Whether a root-key rotation is under way on node `i`.
+fn rotation_started(cluster: &Cluster, i: usize, token: &str) -> bool {
+    let (status, body) = http_as(
+        cluster.nodes[i].api_port,
+        "GET",
+        "/v1/sys/rotate/root/init",
+        "",
+        Some(token),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    body["data"]["started"] == true
+}
+
+/// `bao rotate`: bad inputs refused before anything is sent; a rotation OpenBao
+/// refuses is cancelled; then a rotation into a 2-of-3 split whose keys unseal a
+/// restarted node, while every old key is named as retired and never sent.
+fn rotate_into_a_new_split(
+    cluster: &mut Cluster,
+    dir: &Path,
+    record: &Path,
+    keys: &[PathBuf],
+    frank: &Path,
+    root_token: &str,
+) {
+    let u0 = cluster.nodes[0].url();
+    let token = dir.join("root.token");
+    let before = fs::read_to_string(record).unwrap();
+    let new_dir = dir.join("rotated");
+    fs::create_dir(&new_dir).unwrap();
+    let rotate = |record: &Path, files: &[&Path], extra: &[&str]| {
+        let mut args = vec![
+            "bao",
+            "rotate",
+            p(record),
+            "--addr",
+            &u0,
+            "--token-file",
+            p(&token),
+            "--shares-out",
+            p(&new_dir),
+        ];
+        for f in files {
+            args.extend(["--key-file", p(f)]);
+        }
+        args.extend(extra);
+        svault(&args)
+    };
+    let nothing_changed = |cluster: &Cluster| {
+        assert_eq!(fs::read_to_string(record).unwrap(), before);
+        assert_eq!(
+            fs::read_dir(&new_dir).unwrap().count(),
+            0,
+            "files left behind"
+        );
+        assert!(!rotation_started(cluster, 0, root_token));
+    };
+
+    // A mistyped key, and too few keys: refused before anything is sent.
+    let typo = dir.join("rotate-typo.key");
+    mistype(&keys[1], &typo);
+    let out = rotate(record, &[&keys[0], &typo, &keys[2]], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("not officer bob's key") && err.contains("no key was sent"),
+        "{err}"
+    );
+    nothing_changed(cluster);
+    let out = rotate(record, &[&keys[0], &keys[2]], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("threshold is 3") && err.contains("nothing was sent"),
+        "{err}"
+    );
+    nothing_changed(cluster);
+
+    // A record whose keys match it but are not this cluster's (same cluster id and
+    // threshold): OpenBao refuses them at its threshold, svault cancels the rotation.
+    let record_json: serde_json::Value = serde_json::from_str(&before).unwrap();
+    let names: Vec<String> = ["alice", "bob", "carol"].map(String::from).to_vec();
+    let stranger = svault::bao::key::split(&[0x42; 32], 3, &names).unwrap();
+    let mut wrong = svault::bao::Record::new(
+        3,
+        svault::bao::record::Cluster {
+            id: record_json["cluster"]["id"].as_str().map(String::from),
+            name: None,
+        },
+        stranger
+            .iter()
+            .map(|i| svault::bao::record::OfficerEntry::commit(&i.officer, &i.key))
+            .collect(),
+    );
+    wrong.created = "2026-01-01".into();
+    let wrong_record = dir.join("wrong.record");
+    fs::write(&wrong_record, wrong.to_json()).unwrap();
+    let mut wrong_keys = Vec::new();
+    for issued in &stranger {
+        let path = dir.join(format!("stranger-{}.key", issued.officer));
+        fs::write(
+            &path,
+            svault::bao::key::file_text(&issued.officer, &issued.key, None).as_str(),
+        )
+        .unwrap();
+        wrong_keys.push(path);
+    }
+    let files: Vec<&Path> = wrong_keys.iter().map(PathBuf::as_path).collect();
+    let out = rotate(&wrong_record, &files, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("refused the current keys"), "{err}");
+    assert!(err.contains("rotation was cancelled"), "{err}");
+    assert_eq!(fs::read_to_string(&wrong_record).unwrap(), wrong.to_json());
+    nothing_changed(cluster);
+
+    // The rotation: alice, bob and carol, 2 of 3; the vault's copy of K replaced.
+    let out = rotate(
+        record,
+        &[&keys[0], frank, &keys[3]],
+        &[
+            "--threshold",
+            "2",
+            "--officer",
+            "alice",
+            "--officer",
+            "bob",
+            "--officer",
+            "carol",
+            "--vault",
+            p(&dir.join("ops.svault")),
+            "--share-file",
+            p(&dir.join("ops.share")),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out.stderr),
+        cluster.log(0)
+    );
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("rotated"), "{stdout}");
+    assert!(!rotation_started(cluster, 0, root_token));
+    let new_keys: Vec<PathBuf> = ["alice", "bob", "carol"]
+        .iter()
+        .map(|o| new_dir.join(format!("{o}.key")))
+        .collect();
+    let new_hex: Vec<String> = new_keys.iter().map(|k| key_line(k)).collect();
+    for (officer, path) in ["alice", "bob", "carol"].iter().zip(&new_keys) {
+        assert_eq!(
+            fs::metadata(path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let out = svault(&["bao", "verify", p(record), "--key-file", p(path)]);
+        assert_eq!(
+            text(&out.stdout),
+            format!("{officer}\n"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    let after: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(record).unwrap()).unwrap();
+    assert_eq!(after["threshold"], 2);
+    assert_eq!(after["cluster"]["id"], record_json["cluster"]["id"]);
+    assert_eq!(after["retired"][0]["threshold"], 3);
+    assert_eq!(after["retired"][0]["officers"], record_json["officers"]);
+    let date = after["retired"][0]["retired"].as_str().unwrap().to_owned();
+    let record_text = fs::read_to_string(record).unwrap();
+    for key in &new_hex {
+        assert!(!record_text.contains(&key[..64]) && !stdout.contains(&key[..64]));
+    }
+    // The new K is in the vault: what the new keys combine to.
+    let combined: Vec<_> = new_hex[..2]
+        .iter()
+        .map(|k| unseal_key::parse(k).unwrap())
+        .collect();
+    let k_new: String = unseal_key::combine(&combined)
+        .unwrap()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let out = svault(&[
+        "get",
+        p(&dir.join("ops.svault")),
+        "bao/unseal-key",
+        "--share-file",
+        p(&dir.join("ops.share")),
+    ]);
+    assert_eq!(text(&out.stdout).trim_end(), k_new);
+
+    // Every old key is named as from before the rotation, and never sent.
+    for (officer, path) in OFFICERS.iter().zip(keys) {
+        let out = svault(&["bao", "verify", p(record), "--key-file", p(path)]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(&format!(
+                "officer {officer}'s key from before the rotation on {date}"
+            )),
+            "{err}"
+        );
+    }
+    cluster.restart(1);
+    wait_initialised(cluster, 1);
+    let u1 = cluster.nodes[1].url();
+    let out = svault(&[
+        "bao",
+        "unseal",
+        p(record),
+        "--addr",
+        &u1,
+        "--key-file",
+        p(&new_keys[0]),
+        "--key-file",
+        p(&keys[1]),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "officer bob's key from before the rotation on {date}"
+        )) && err.contains("no key was sent"),
+        "{err}"
+    );
+    assert_eq!(cluster.seal_status(1)["progress"], 0);
+    assert_eq!(cluster.seal_status(1)["sealed"], true);
+
+    // The new keys unseal the restarted node; the node now needs 2.
+    let out = svault(&[
+        "bao",
+        "unseal",
+        p(record),
+        "--addr",
+        &u1,
+        "--key-file",
+        p(&new_keys[2]),
+        "--key-file",
+        p(&new_keys[0]),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!("{}: unsealed\n", cluster.nodes[1].name())
+    );
+    assert_eq!(cluster.seal_status(1)["t"], 2);
 }
 
 fn copy(share: &svault::shamir::Share) -> svault::shamir::Share {
@@ -543,6 +796,8 @@ fn unreachable_unjoined_and_tls_failures_are_named() {
         &format!("http://127.0.0.1:{closed}"),
         "--key-file",
         p(&key_path),
+        "--wait",
+        "1",
     ]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
@@ -559,10 +814,45 @@ fn unreachable_unjoined_and_tls_failures_are_named() {
     let err = text(&out.stderr);
     assert!(err.contains("cannot reach"), "{err}");
 
-    // init of a 1-of-1 where a key file already exists: refused before sending.
+    // init where a key file already exists: refused before sending.
     let keys = dir.join("keys");
     fs::create_dir(&keys).unwrap();
     fs::write(keys.join("zed.key"), "x").unwrap();
+    let (new_record, token_out) = (dir.join("new.record"), dir.join("t"));
+    let init = |threshold: &str, officers: &[&str]| {
+        let mut args = vec![
+            "bao",
+            "init",
+            p(&new_record),
+            "--addr",
+            &url,
+            "--threshold",
+            threshold,
+        ];
+        for officer in officers {
+            args.extend(["--officer", officer]);
+        }
+        args.extend(["--shares-out", p(&keys), "--root-token-out", p(&token_out)]);
+        svault(&args)
+    };
+    let out = init("2", &["zed", "yan"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("already exists"));
+    assert_eq!(lone.seal_status(0)["initialized"], false, "init was sent");
+    assert!(!dir.join("new.record").exists() && !dir.join("t").exists());
+
+    // A threshold of 1 (OpenBao would make K itself the only key, which svault's keys
+    // cannot be): refused before sending, where it used to initialise OpenBao and then
+    // fail with the node's keys lost.
+    let out = init("1", &["xan"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("threshold of 1"), "{err}");
+    assert!(err.contains("nothing was sent"), "{err}");
+    assert_eq!(lone.seal_status(0)["initialized"], false, "init was sent");
+    assert!(!keys.join("xan.key").exists() && !dir.join("t").exists());
+
+    // Without --shares-out and without a terminal: refused before sending.
     let out = svault(&[
         "bao",
         "init",
@@ -570,18 +860,106 @@ fn unreachable_unjoined_and_tls_failures_are_named() {
         "--addr",
         &url,
         "--threshold",
-        "1",
+        "2",
         "--officer",
-        "zed",
-        "--shares-out",
-        p(&keys),
+        "amy",
+        "--officer",
+        "ben",
         "--root-token-out",
         p(&dir.join("t")),
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("already exists"));
+    assert!(
+        text(&out.stderr).contains("no terminal"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(lone.seal_status(0)["initialized"], false, "init was sent");
-    assert!(!dir.join("new.record").exists() && !dir.join("t").exists());
+
+    interactive_init_on_a_terminal(&lone, &dir);
+}
+
+/// The ceremony at a terminal (this test's node, still uninitialised): each officer is
+/// shown their key, writes it down and types it back with echo off; ben mistypes one
+/// character and is told which group to check. No key file is written anywhere.
+fn interactive_init_on_a_terminal(lone: &Cluster, dir: &Path) {
+    let record = dir.join("typed.record");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_svault"));
+    cmd.args([
+        "bao",
+        "init",
+        p(&record),
+        "--addr",
+        &lone.nodes[0].url(),
+        "--threshold",
+        "2",
+        "--officer",
+        "amy",
+        "--officer",
+        "ben",
+        "--root-token-out",
+        p(&dir.join("typed.token")),
+    ])
+    .env_remove("BAO_ADDR")
+    .env_remove("VAULT_ADDR");
+    let mut term = rexpect::session::spawn_command(cmd, Some(30_000)).unwrap();
+    let pause = || std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut typed = Vec::new();
+    for officer in ["amy", "ben"] {
+        let screen = term.exp_string("Press Enter").unwrap();
+        // The key: the line of 11 groups of hex characters.
+        let shown: String = screen
+            .lines()
+            .map(|l| l.trim().trim_start_matches("svault:").trim())
+            .find(|l| {
+                let groups: Vec<&str> = l.split(' ').collect();
+                groups.len() == 11
+                    && groups
+                        .iter()
+                        .all(|g| g.bytes().all(|c| c.is_ascii_hexdigit()))
+            })
+            .unwrap_or_else(|| panic!("{officer}: no key on screen: {screen}"))
+            .to_owned();
+        let key: String = shown.split(' ').collect();
+        assert_eq!(key.len(), 66);
+        pause();
+        term.send_line("").unwrap();
+        term.exp_string(&format!("{officer}, type your key from your copy"))
+            .unwrap();
+        if officer == "ben" {
+            let mut wrong = key.clone().into_bytes();
+            wrong[20] = if wrong[20] == b'0' { b'1' } else { b'0' };
+            pause();
+            term.send_line(std::str::from_utf8(&wrong).unwrap())
+                .unwrap();
+            term.exp_string("ben: the key typed differs from the key shown in group 4")
+                .unwrap();
+            term.exp_string("ben, type your key from your copy")
+                .unwrap();
+        }
+        pause();
+        // Typed as written down, in groups.
+        term.send_line(&shown).unwrap();
+        term.exp_string(&format!("{officer}: your key matches."))
+            .unwrap();
+        typed.push(key);
+    }
+    let rest = term.exp_eof().unwrap();
+    assert!(rest.contains("record written"), "{rest}");
+    assert_eq!(lone.seal_status(0)["sealed"], false);
+    // The typed keys are the record's; no key file was written.
+    for (officer, key) in ["amy", "ben"].iter().zip(&typed) {
+        let file = dir.join(format!("{officer}-typed.key"));
+        fs::write(&file, format!("{key}\n")).unwrap();
+        let out = svault(&["bao", "verify", p(&record), "--key-file", p(&file)]);
+        assert_eq!(
+            text(&out.stdout),
+            format!("{officer}\n"),
+            "{}",
+            text(&out.stderr)
+        );
+        assert!(!dir.join(format!("{officer}.key")).exists());
+    }
 }
 
 struct Killed(std::process::Child);
@@ -687,4 +1065,173 @@ fn agent_keeps_the_cluster_unsealed(
         .unwrap();
     }
     cluster.wait_sealed(2, false);
+}
+
+/// An existing cluster, initialised by OpenBao itself, moves to svault keys with
+/// `bao rotate --adopt`: a wrong key makes OpenBao refuse and svault cancel; then the
+/// rotation, after which every old key given is named as retired and the new keys
+/// unseal the restarted node.
+#[test]
+fn an_existing_cluster_rotates_into_svault_keys() {
+    let Some(bin) = bao_binary() else { return };
+    let mut lone = Cluster::start(&bin, 1, false);
+    let dir = lone.dir.path().to_path_buf();
+    let port = lone.nodes[0].api_port;
+    let (status, init) = http(
+        port,
+        "PUT",
+        "/v1/sys/init",
+        r#"{"secret_shares":3,"secret_threshold":2}"#,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{init}");
+    let old: Vec<String> = init["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap().to_owned())
+        .collect();
+    let token = dir.join("root.token");
+    fs::write(
+        &token,
+        format!("{}\n", init["root_token"].as_str().unwrap()),
+    )
+    .unwrap();
+    for key in &old[..2] {
+        http(
+            port,
+            "PUT",
+            "/v1/sys/unseal",
+            &format!(r#"{{"key":"{key}"}}"#),
+        )
+        .unwrap();
+    }
+    lone.wait_sealed(0, false);
+    let old_files: Vec<PathBuf> = ["olga", "oscar", "otto"]
+        .iter()
+        .zip(&old)
+        .map(|(name, key)| {
+            let path = dir.join(format!("{name}.key"));
+            fs::write(&path, format!("{key}\n")).unwrap();
+            path
+        })
+        .collect();
+    let record = dir.join("cluster.record");
+    let new_dir = dir.join("new");
+    fs::create_dir(&new_dir).unwrap();
+    let url = lone.nodes[0].url();
+    let adopt = |files: &[&Path]| {
+        let mut args = vec![
+            "bao",
+            "rotate",
+            p(&record),
+            "--adopt",
+            "--addr",
+            &url,
+            "--token-file",
+            p(&token),
+            "--threshold",
+            "2",
+            "--officer",
+            "alice",
+            "--officer",
+            "bob",
+            "--officer",
+            "carol",
+            "--shares-out",
+            p(&new_dir),
+        ];
+        for f in files {
+            args.extend(["--key-file", p(f)]);
+        }
+        svault(&args)
+    };
+
+    // A key of another cluster among them: OpenBao refuses, the rotation is cancelled.
+    let foreign = dir.join("foreign.key");
+    fs::write(&foreign, format!("{}07\n", "5a".repeat(32))).unwrap();
+    let out = adopt(&[&old_files[0], &foreign]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("refused the current keys") && err.contains("rotation was cancelled"),
+        "{err}"
+    );
+    assert!(!record.exists());
+    assert_eq!(fs::read_dir(&new_dir).unwrap().count(), 0);
+    let root = fs::read_to_string(&token).unwrap();
+    let (_, rotation) = http_as(
+        port,
+        "GET",
+        "/v1/sys/rotate/root/init",
+        "",
+        Some(root.trim()),
+    )
+    .unwrap();
+    assert_eq!(rotation["data"]["started"], false, "{rotation}");
+    // The same key twice: refused before anything is sent.
+    let again = dir.join("again.key");
+    fs::copy(&old_files[0], &again).unwrap();
+    let out = adopt(&[&old_files[0], &again]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("the same key twice"));
+
+    let out = adopt(&[&old_files[0], &old_files[2]]);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out.stderr),
+        lone.log(0)
+    );
+    assert!(text(&out.stdout).contains("record written"));
+    let new_keys: Vec<PathBuf> = ["alice", "bob", "carol"]
+        .iter()
+        .map(|o| new_dir.join(format!("{o}.key")))
+        .collect();
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&record).unwrap()).unwrap();
+    let date = json["retired"][0]["retired"].as_str().unwrap().to_owned();
+    for (name, path) in [("olga", &old_files[0]), ("otto", &old_files[2])] {
+        let out = svault(&["bao", "verify", p(&record), "--key-file", p(path)]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            text(&out.stderr).contains(&format!(
+                "officer {name}'s key from before the rotation on {date}"
+            )),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    // OpenBao's own keys no longer unseal; the new ones do.
+    lone.restart(0);
+    let out = svault(&[
+        "bao",
+        "unseal",
+        p(&record),
+        "--addr",
+        &url,
+        "--key-file",
+        p(&new_keys[1]),
+        "--key-file",
+        p(&new_keys[2]),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!("{}: unsealed\n", lone.nodes[0].name())
+    );
+    lone.restart(0);
+    for key in &old[..2] {
+        let (status, body) = http(
+            port,
+            "PUT",
+            "/v1/sys/unseal",
+            &format!(r#"{{"key":"{key}"}}"#),
+        )
+        .unwrap();
+        if status != 200 {
+            assert!(body.to_string().contains("authentication failed"), "{body}");
+        }
+    }
+    assert_eq!(lone.seal_status(0)["sealed"], true);
 }

@@ -125,6 +125,25 @@ pub fn check_plan(threshold: u8, officers: &[String]) -> Result<(), InitError> {
     Ok(())
 }
 
+/// [`check_plan`] for a split OpenBao will use: also a threshold of at least 2. At 1,
+/// OpenBao makes a single key that is K itself, and takes a single key as K, a layout
+/// svault's keys (`y ‖ x`) do not have.
+///
+/// # Errors
+///
+/// [`InitError::Plan`].
+pub fn check_openbao_plan(threshold: u8, officers: &[String]) -> Result<(), InitError> {
+    check_plan(threshold, officers)?;
+    if threshold < 2 {
+        return Err(InitError::Plan(
+            "a threshold of 1 cannot be used: OpenBao then takes its single key as the unseal \
+             key itself; choose 2 or more"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Initialises OpenBao at `node` with one key per officer, combines its keys to K
 /// (proving them consistent first), and re-splits K for the officers.
 ///
@@ -132,7 +151,7 @@ pub fn check_plan(threshold: u8, officers: &[String]) -> Result<(), InitError> {
 ///
 /// [`InitError`].
 pub fn start(node: &Node, threshold: u8, officers: &[String]) -> Result<Fresh, InitError> {
-    check_plan(threshold, officers)?;
+    check_openbao_plan(threshold, officers)?;
     let status = node.seal_status()?;
     if status.initialized {
         return Err(InitError::AlreadyInitialised {

@@ -13,12 +13,14 @@
 //! - [`key`]: re-split of K at fresh x, the key file, the check against RECORD;
 //! - [`node`]: the HTTP client for one node;
 //! - [`init`]: the ceremony; [`unseal`]: submitting keys and following a node;
+//! - [`rotate`]: OpenBao's root-key rotation into a new verified split.
 
 pub mod files;
 pub mod init;
 pub mod key;
 pub mod node;
 pub mod record;
+pub mod rotate;
 pub mod unseal;
 
 pub use files::Staged;

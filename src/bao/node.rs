@@ -150,6 +150,107 @@ struct InitAnswer {
     root_token: String,
 }
 
+/// `sys/rotate/root/init` as OpenBao reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct RotationStatus {
+    /// Whether a rotation is under way.
+    #[serde(default)]
+    pub started: bool,
+    /// The rotation's nonce (public).
+    #[serde(default)]
+    pub nonce: String,
+    /// The new threshold.
+    #[serde(default)]
+    pub t: u8,
+    /// The new number of keys.
+    #[serde(default)]
+    pub n: u8,
+    /// Current keys submitted so far.
+    #[serde(default)]
+    pub progress: u8,
+    /// Current keys needed.
+    #[serde(default)]
+    pub required: u8,
+    /// Whether the new keys must be verified before they take effect.
+    #[serde(default)]
+    pub verification_required: bool,
+}
+
+/// OpenBao wraps the answers of `sys/rotate/*` in `data`.
+#[derive(Deserialize)]
+struct Data<T> {
+    data: T,
+}
+
+/// The answer to `sys/rotate/root/update`; at the threshold it holds the new keys,
+/// wiped on drop.
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop)]
+struct UpdateAnswer {
+    #[serde(default)]
+    complete: bool,
+    #[serde(default)]
+    progress: u8,
+    #[serde(default)]
+    keys: Vec<String>,
+    #[serde(default)]
+    verification_required: bool,
+    #[serde(default)]
+    verification_nonce: String,
+}
+
+#[derive(Deserialize)]
+struct VerifyAnswer {
+    #[serde(default)]
+    complete: bool,
+    #[serde(default)]
+    progress: u8,
+}
+
+/// Where a rotation stands after a current key.
+pub enum RotationUpdate {
+    /// Current keys held so far.
+    Progress(u8),
+    /// The threshold was reached: OpenBao's new keys (never printed or stored by
+    /// svault) and the nonce for `sys/rotate/root/verify`.
+    Complete {
+        /// The new keys, parsed.
+        keys: Vec<Share>,
+        /// The verification nonce (public).
+        verification_nonce: String,
+    },
+}
+
+impl std::fmt::Debug for RotationUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RotationUpdate::Progress(p) => write!(f, "Progress({p})"),
+            RotationUpdate::Complete { keys, .. } => write!(f, "Complete({} keys)", keys.len()),
+        }
+    }
+}
+
+/// Where a rotation's verification stands after a new key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RotationVerify {
+    /// New keys held so far.
+    Progress(u8),
+    /// Verified: the new keys are now the cluster's keys.
+    Complete,
+}
+
+/// `{"key": HEX, "nonce": NONCE}` in a wiped buffer.
+fn key_body(key: &Share, nonce: &str) -> Zeroizing<String> {
+    let hex = unseal_key::encode(key, Format::Hex);
+    let nonce = serde_json::Value::from(nonce).to_string();
+    let mut body = Zeroizing::new(String::with_capacity(hex.len() + nonce.len() + 24));
+    body.push_str("{\"key\":\"");
+    body.push_str(&hex);
+    body.push_str("\",\"nonce\":");
+    body.push_str(&nonce);
+    body.push('}');
+    body
+}
+
 /// The result of `sys/init`: the keys OpenBao made and the root token. Neither is ever
 /// printed or stored by svault; the keys are combined to K and dropped.
 pub struct Initialised {
@@ -263,6 +364,13 @@ impl Node {
         let result = match (method, body) {
             ("GET", _) => {
                 let mut request = self.agent.get(&url);
+                if let Some(token) = token {
+                    request = request.header("X-Vault-Token", token);
+                }
+                request.call()
+            }
+            ("DELETE", _) => {
+                let mut request = self.agent.delete(&url);
                 if let Some(token) = token {
                     request = request.header("X-Vault-Token", token);
                 }
@@ -385,6 +493,140 @@ impl Node {
         let what = "resetting the unseal progress";
         let text = self.request(what, "PUT", "sys/unseal", None, Some("{\"reset\":true}"))?;
         serde_json::from_str(&text).map_err(|e| self.bad(what, e))
+    }
+
+    /// `GET sys/rotate/root/init`: the rotation under way, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError`].
+    pub fn rotation(&self, token: &str) -> Result<RotationStatus, NodeError> {
+        let what = "reading the rotation status (sys/rotate/root/init)";
+        let text = self.request(what, "GET", "sys/rotate/root/init", Some(token), None)?;
+        self.data(what, &text)
+    }
+
+    /// `PUT sys/rotate/root/init` for `shares` new keys with `threshold`, with
+    /// `require_verification`: the new keys take effect only once a threshold of keys
+    /// combining to the new unseal key are submitted to [`Node::rotation_verify`].
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError`].
+    pub fn rotation_start(
+        &self,
+        token: &str,
+        shares: u8,
+        threshold: u8,
+    ) -> Result<RotationStatus, NodeError> {
+        let what = "starting the rotation (sys/rotate/root/init)";
+        let body = json!({
+            "secret_shares": shares,
+            "secret_threshold": threshold,
+            "require_verification": true,
+        })
+        .to_string();
+        let text = self.request(
+            what,
+            "PUT",
+            "sys/rotate/root/init",
+            Some(token),
+            Some(&body),
+        )?;
+        self.data(what, &text)
+    }
+
+    /// `PUT sys/rotate/root/update` with one current key: progress, or (at the
+    /// threshold) the new keys OpenBao made and the verification nonce.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError`]; a wrong combination at the threshold is [`NodeError::Http`].
+    pub fn rotation_update(
+        &self,
+        token: &str,
+        key: &Share,
+        nonce: &str,
+    ) -> Result<RotationUpdate, NodeError> {
+        let what = "sys/rotate/root/update";
+        let body = key_body(key, nonce);
+        let text = self.request(
+            what,
+            "PUT",
+            "sys/rotate/root/update",
+            Some(token),
+            Some(&body),
+        )?;
+        let answer: Data<UpdateAnswer> =
+            serde_json::from_str(&text).map_err(|e| self.bad(what, e))?;
+        let answer = &answer.data;
+        if !answer.complete {
+            return Ok(RotationUpdate::Progress(answer.progress));
+        }
+        if !answer.verification_required || answer.verification_nonce.is_empty() {
+            return Err(self.bad(what, "the rotation completed without verification"));
+        }
+        let mut keys = Vec::with_capacity(answer.keys.len());
+        for (i, hex) in answer.keys.iter().enumerate() {
+            let key = unseal_key::parse_as(hex, Format::Hex)
+                .map_err(|_| self.bad(what, format!("new key {} is not hex", i + 1)))?;
+            if key.y().len() != KEY_LEN {
+                return Err(self.bad(what, format!("new key {} is not a 33-byte key", i + 1)));
+            }
+            keys.push(key);
+        }
+        Ok(RotationUpdate::Complete {
+            keys,
+            verification_nonce: answer.verification_nonce.clone(),
+        })
+    }
+
+    /// `PUT sys/rotate/root/verify` with one new key: progress, or done (the rotation
+    /// has then taken effect).
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError`]; keys that do not combine to the new unseal key are
+    /// [`NodeError::Http`] at the threshold.
+    pub fn rotation_verify(
+        &self,
+        token: &str,
+        key: &Share,
+        nonce: &str,
+    ) -> Result<RotationVerify, NodeError> {
+        let what = "sys/rotate/root/verify";
+        let body = key_body(key, nonce);
+        let text = self.request(
+            what,
+            "PUT",
+            "sys/rotate/root/verify",
+            Some(token),
+            Some(&body),
+        )?;
+        let answer: Data<VerifyAnswer> =
+            serde_json::from_str(&text).map_err(|e| self.bad(what, e))?;
+        Ok(if answer.data.complete {
+            RotationVerify::Complete
+        } else {
+            RotationVerify::Progress(answer.data.progress)
+        })
+    }
+
+    /// `DELETE sys/rotate/root/init`: cancels the rotation; the current keys stay valid.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError`].
+    pub fn rotation_cancel(&self, token: &str) -> Result<(), NodeError> {
+        let what = "cancelling the rotation (DELETE sys/rotate/root/init)";
+        self.request(what, "DELETE", "sys/rotate/root/init", Some(token), None)?;
+        Ok(())
+    }
+
+    fn data<T: serde::de::DeserializeOwned>(&self, what: &str, text: &str) -> Result<T, NodeError> {
+        serde_json::from_str::<Data<T>>(text)
+            .map(|d| d.data)
+            .map_err(|e| self.bad(what, e))
     }
 
     /// Polls the seal status until `done` holds, at most `limit`; `what` says what is

@@ -113,9 +113,38 @@ pub fn unseal_node(
     keys: &[Accepted],
     wait_init: Duration,
 ) -> Result<Outcome, UnsealError> {
+    match submit_node(node, record, keys, wait_init)? {
+        Submitted::Reached => finish_node(node, record),
+        Submitted::Done(outcome) => Ok(outcome),
+    }
+}
+
+/// Where a node stands after [`submit_node`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Submitted {
+    /// It took its threshold-th key and is unsealing: [`finish_node`] waits for it.
+    Reached,
+    /// Nothing more to wait for (still short of its threshold, or already unsealed).
+    Done(Outcome),
+}
+
+/// The first half of [`unseal_node`]: waits for `node` to be initialised, checks its
+/// threshold against RECORD and sends keys until it has its threshold, without
+/// waiting for it to unseal. Submitting to every node first and then waiting for all
+/// ([`finish_node`]) lets the nodes of a cluster that restarted unseal in parallel.
+///
+/// # Errors
+///
+/// [`UnsealError`].
+pub fn submit_node(
+    node: &Node,
+    record: &Record,
+    keys: &[Accepted],
+    wait_init: Duration,
+) -> Result<Submitted, UnsealError> {
     let before = wait_initialised(node, wait_init)?;
     if !before.sealed {
-        return Ok(Outcome::AlreadyUnsealed);
+        return Ok(Submitted::Done(Outcome::AlreadyUnsealed));
     }
     if before.t != record.threshold {
         return Err(UnsealError::ThresholdMismatch {
@@ -124,11 +153,21 @@ pub fn unseal_node(
             record_threshold: record.threshold,
         });
     }
-    let outcome = submit_until_unsealed(node, keys.iter().map(Accepted::key), &before)?;
-    if outcome == Outcome::Unsealed {
-        check_cluster(node, record)?;
-    }
-    Ok(outcome)
+    submit_keys(node, keys.iter().map(Accepted::key), &before)
+}
+
+/// The second half of [`unseal_node`]: waits (up to [`UNSEAL_WAIT`]) for a node that
+/// took its threshold-th key to report itself unsealed, then checks its cluster id.
+///
+/// # Errors
+///
+/// [`UnsealError`].
+pub fn finish_node(node: &Node, record: &Record) -> Result<Outcome, UnsealError> {
+    node.wait_for("unsealing after its threshold of keys", UNSEAL_WAIT, |s| {
+        !s.sealed
+    })?;
+    check_cluster(node, record)?;
+    Ok(Outcome::Unsealed)
 }
 
 fn submit_until_unsealed<'a>(
@@ -136,6 +175,22 @@ fn submit_until_unsealed<'a>(
     keys: impl Iterator<Item = &'a crate::shamir::Share>,
     before: &SealStatus,
 ) -> Result<Outcome, UnsealError> {
+    match submit_keys(node, keys, before)? {
+        Submitted::Done(outcome) => Ok(outcome),
+        Submitted::Reached => {
+            node.wait_for("unsealing after its threshold of keys", UNSEAL_WAIT, |s| {
+                !s.sealed
+            })?;
+            Ok(Outcome::Unsealed)
+        }
+    }
+}
+
+fn submit_keys<'a>(
+    node: &Node,
+    keys: impl Iterator<Item = &'a crate::shamir::Share>,
+    before: &SealStatus,
+) -> Result<Submitted, UnsealError> {
     let mut status = before.clone();
     let mut reached = false;
     for key in keys {
@@ -160,15 +215,12 @@ fn submit_until_unsealed<'a>(
         }
     }
     if !reached {
-        return Ok(Outcome::Progress {
+        return Ok(Submitted::Done(Outcome::Progress {
             progress: status.progress,
             threshold: status.t,
-        });
+        }));
     }
-    node.wait_for("unsealing after its threshold of keys", UNSEAL_WAIT, |s| {
-        !s.sealed
-    })?;
-    Ok(Outcome::Unsealed)
+    Ok(Submitted::Reached)
 }
 
 fn check_cluster(node: &Node, record: &Record) -> Result<(), UnsealError> {

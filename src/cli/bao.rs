@@ -6,13 +6,17 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use std::io::IsTerminal as _;
+
 use clap::{Args, Subcommand};
 use svault::bao::files::{self, Staged};
 use svault::bao::init::{self, InitError};
 use svault::bao::key::{self, Accepted};
 use svault::bao::record::{self, Record};
+use svault::bao::rotate::{self, RotateError};
 use svault::bao::unseal::{self, Outcome};
 use svault::bao::{Node, Tls};
+use svault::prompt::Console;
 use svault::secret::SecretBytes;
 use svault::shamir::Share;
 use svault::share::unseal_key;
@@ -40,6 +44,57 @@ enum BaoCommand {
     /// A new officer's key on the same polynomial, from a threshold of keys; the other
     /// keys are unchanged.
     AddOfficer(AddOfficerArgs),
+    /// Rotate OpenBao's unseal key into a new verified split; the old split is kept in
+    /// RECORD as retired, so an old key is named.
+    Rotate(RotateArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_long_help = "\
+Example:
+  svault bao rotate cluster.record --addr http://127.0.0.1:8200 --token-file root.token \\
+      --key-file alice.key --key-file bob.key --shares-out new-keys/
+
+OpenBao's new keys are combined in memory and never printed or stored. The new keys
+take effect only when OpenBao has accepted a threshold of the officers' read-back
+keys (sys/rotate/root/verify); any failure before that cancels the rotation and the
+old keys keep unsealing the cluster.")]
+struct RotateArgs {
+    /// The RECORD file (replaced; the old split is kept as retired). With --adopt, the
+    /// RECORD to create.
+    record: PathBuf,
+    #[command(flatten)]
+    nodes: NodeArgs,
+    /// File holding a token allowed to use sys/rotate/root (line 1).
+    #[arg(long, value_name = "FILE")]
+    token_file: PathBuf,
+    /// A threshold of officers' current key files (repeatable), each checked against
+    /// RECORD before it is sent.
+    #[arg(long = "key-file", value_name = "FILE", required = true)]
+    key_files: Vec<PathBuf>,
+    /// Keys needed after the rotation (default: RECORD's threshold).
+    #[arg(long, value_name = "T")]
+    threshold: Option<u8>,
+    /// An officer of the new split (repeatable; default: RECORD's officers).
+    #[arg(long = "officer", value_name = "NAME")]
+    officers: Vec<String>,
+    /// Directory for the new key files, DIR/NAME.key (new files, mode 0600).
+    #[arg(long, value_name = "DIR")]
+    shares_out: PathBuf,
+    /// For a cluster whose keys svault never saw (OpenBao's own): RECORD is created,
+    /// the --key-file keys are OpenBao's current keys (checked by OpenBao alone), and
+    /// --threshold and --officer are required.
+    #[arg(long)]
+    adopt: bool,
+    /// Also replace the unseal key held in this svault vault (for `svault agent
+    /// --bao-addr`) with the new one; its quorum is gathered first.
+    #[arg(long, value_name = "VAULT")]
+    vault: Option<PathBuf>,
+    /// The credential that holds the unseal key in --vault.
+    #[arg(long, value_name = "NAME", default_value = svault::agent::bao::DEFAULT_KEY_NAME)]
+    name: String,
+    #[command(flatten)]
+    quorum: super::quorum::QuorumArgs,
 }
 
 #[derive(Debug, Args)]
@@ -122,7 +177,8 @@ struct InitArgs {
     /// An officer (repeatable); each gets DIR/NAME.key.
     #[arg(long = "officer", value_name = "NAME", required = true)]
     officers: Vec<String>,
-    /// Directory for the key files (new files, mode 0600).
+    /// Directory for the key files (new files, mode 0600); without it, each officer is
+    /// shown their key at the terminal and types it back (echo off).
     #[arg(long, value_name = "DIR")]
     shares_out: Option<PathBuf>,
     /// Where to put OpenBao's root token (a new file, mode 0600).
@@ -188,6 +244,7 @@ pub fn run(args: BaoArgs) -> Result<Zeroizing<String>, Failure> {
         BaoCommand::Unseal(args) => run_unseal(args),
         BaoCommand::Status(args) => run_status(args),
         BaoCommand::AddOfficer(args) => run_add_officer(args),
+        BaoCommand::Rotate(args) => run_rotate(args),
     }
 }
 
@@ -233,13 +290,25 @@ fn must_not_exist(path: &Path, what: &str) -> Result<(), Failure> {
 }
 
 fn run_init(args: InitArgs) -> Result<Zeroizing<String>, Failure> {
-    init::check_plan(args.threshold, &args.officers).map_err(init_failure)?;
-    let Some(dir) = args.shares_out.as_deref() else {
+    let stdin_terminal = std::io::stdin().is_terminal();
+    run_init_with(args, &mut super::quorum::terminal(), stdin_terminal)
+}
+
+/// `svault bao init` with a given console; without `--shares-out` each officer is shown
+/// their key on it and types it back (only when `stdin_terminal`).
+fn run_init_with(
+    args: InitArgs,
+    console: &mut dyn Console,
+    stdin_terminal: bool,
+) -> Result<Zeroizing<String>, Failure> {
+    init::check_openbao_plan(args.threshold, &args.officers).map_err(init_failure)?;
+    let dir = args.shares_out.as_deref();
+    if dir.is_none() && !(stdin_terminal && console.is_interactive()) {
         return Err(Failure::usage(
-            "--shares-out DIR is needed: each officer's key is written there, read back and \
-             verified",
+            "no terminal for the ceremony: give --shares-out DIR (each officer's key is \
+             written there, read back and verified); nothing was sent",
         ));
-    };
+    }
     if args.root_token_out.is_none() && args.vault.is_none() {
         return Err(Failure::usage(
             "--root-token-out FILE or --vault VAULT is needed: OpenBao's root token is shown \
@@ -252,19 +321,22 @@ fn run_init(args: InitArgs) -> Result<Zeroizing<String>, Failure> {
     if let Some(path) = &args.root_token_out {
         must_not_exist(path, "the root token file")?;
     }
-    if !dir.is_dir() {
-        return Err(Failure::io(format!(
-            "{} is not a directory; create it first (nothing was sent)",
-            dir.display()
-        )));
-    }
-    let key_paths: Vec<PathBuf> = args
-        .officers
-        .iter()
-        .map(|o| dir.join(format!("{o}.key")))
-        .collect();
-    for path in &key_paths {
-        must_not_exist(path, "the key file")?;
+    let mut key_paths: Vec<PathBuf> = Vec::new();
+    if let Some(dir) = dir {
+        if !dir.is_dir() {
+            return Err(Failure::io(format!(
+                "{} is not a directory; create it first (nothing was sent)",
+                dir.display()
+            )));
+        }
+        key_paths = args
+            .officers
+            .iter()
+            .map(|o| dir.join(format!("{o}.key")))
+            .collect();
+        for path in &key_paths {
+            must_not_exist(path, "the key file")?;
+        }
     }
 
     // The vault's quorum is gathered before OpenBao is touched.
@@ -289,6 +361,12 @@ fn run_init(args: InitArgs) -> Result<Zeroizing<String>, Failure> {
     let fresh = init::start(first, args.threshold, &args.officers).map_err(init_failure)?;
     let mut staged = Staged::new();
     let mut verified: Vec<Accepted> = Vec::new();
+    if dir.is_none() {
+        let count = fresh.issued().len();
+        for n in 0..count {
+            verified.push(interactive_key(console, &fresh, n)?);
+        }
+    }
     for (issued, path) in fresh.issued().iter().zip(&key_paths) {
         let text = key::file_text(&issued.officer, &issued.key, None);
         let tmp = staged.add(path, text.as_bytes(), 0o600).map_err(|e| {
@@ -329,13 +407,7 @@ fn run_init(args: InitArgs) -> Result<Zeroizing<String>, Failure> {
     }
 
     if let Some(unsealed) = vault.as_mut() {
-        // K as 64 lowercase hex characters (the encoder is constant time; the x byte
-        // it appends is cut off).
-        let mut hex = unseal_key::encode(
-            &Share::new(1, proven.secret.to_vec()),
-            unseal_key::Format::Hex,
-        );
-        hex.truncate(2 * proven.secret.len());
+        let hex = secret_hex(&proven.secret);
         let stored = unsealed
             .set(&args.name, SecretBytes::new(hex.as_bytes().to_vec()))
             .and_then(|()| {
@@ -366,6 +438,11 @@ fn run_init(args: InitArgs) -> Result<Zeroizing<String>, Failure> {
     staged.commit().map_err(|(path, e)| {
         Failure::io(format!("cannot write the key file {}: {e}", path.display()))
     })?;
+    if key_paths.is_empty() {
+        for officer in &args.officers {
+            let _ = writeln!(out, "officer {officer}: key verified (typed back)");
+        }
+    }
     for (officer, path) in args.officers.iter().zip(&key_paths) {
         let _ = writeln!(out, "officer {officer}: key verified, {}", path.display());
     }
@@ -384,6 +461,105 @@ fn run_init(args: InitArgs) -> Result<Zeroizing<String>, Failure> {
         ));
     }
     Ok(Zeroizing::new(out))
+}
+
+/// A key in groups of six characters, as it is shown to be written down.
+fn grouped(hex: &str) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(hex.len() + hex.len() / 6));
+    for (i, c) in hex.chars().enumerate() {
+        if i > 0 && i % 6 == 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Officer `n` of the ceremony at the terminal: their key is shown, they write it down,
+/// the screen is cleared, and they type it back (echo off) until it matches.
+fn interactive_key(
+    console: &mut dyn Console,
+    fresh: &init::Fresh,
+    n: usize,
+) -> Result<Accepted, Failure> {
+    let io = |e: std::io::Error| Failure::io(format!("the terminal failed: {e}"));
+    let all = fresh.issued();
+    let Some(issued) = all.get(n) else {
+        return Err(Failure::new(format!("no officer number {}", n + 1)));
+    };
+    let officer = issued.officer.as_str();
+    let interrupted = || {
+        init_failure(InitError::ReadBack {
+            officer: officer.to_owned(),
+            reason: "the ceremony was interrupted".into(),
+        })
+    };
+    let shown = key::to_hex(&issued.key);
+    super::ceremony::clear(console).map_err(io)?;
+    console
+        .say(&format!(
+            "Officer {officer} ({} of {}): only {officer} may look at the screen now.",
+            n + 1,
+            all.len()
+        ))
+        .map_err(io)?;
+    console
+        .say("Your OpenBao unseal key (66 hex characters in 11 groups). Write it down:")
+        .map_err(io)?;
+    console
+        .say(&format!("  {}", grouped(&shown).as_str()))
+        .map_err(io)?;
+    if console
+        .read_line("Press Enter once your copy is written down (the screen will be cleared).")
+        .map_err(io)?
+        .is_none()
+    {
+        return Err(interrupted());
+    }
+    super::ceremony::clear(console).map_err(io)?;
+    loop {
+        let prompt = format!("{officer}, type your key from your copy (echo is off):");
+        let Some(typed) = console.read_hidden(&prompt).map_err(io)? else {
+            return Err(interrupted());
+        };
+        let compact: Zeroizing<String> = Zeroizing::new(
+            typed
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .map(|c| c.to_ascii_lowercase())
+                .collect(),
+        );
+        let label = format!("{officer}'s typed key");
+        let outcome = key::parse_text(&compact, &label)
+            .map_err(|e| e.to_string())
+            .and_then(|read| fresh.verify(officer, read).map_err(|_| String::new()));
+        match outcome {
+            Ok(accepted) => {
+                console
+                    .say(&format!("{officer}: your key matches."))
+                    .map_err(io)?;
+                return Ok(accepted);
+            }
+            Err(reason) => {
+                // Shown only on the officer's own terminal: which group to look at.
+                let group = compact
+                    .bytes()
+                    .zip(shown.bytes())
+                    .position(|(a, b)| a != b)
+                    .map(|i| i / 6 + 1);
+                let why = match group {
+                    _ if !reason.is_empty() => reason,
+                    Some(g) => format!("the key typed differs from the key shown in group {g}"),
+                    None => "the key typed differs from the key shown".into(),
+                };
+                console
+                    .say(&format!(
+                        "{officer}: {why}; correct your copy and type the whole key again."
+                    ))
+                    .map_err(io)?;
+            }
+        }
+    }
 }
 
 fn describe(outcome: &Outcome) -> String {
@@ -406,7 +582,14 @@ fn run_verify(args: VerifyArgs) -> Result<Zeroizing<String>, Failure> {
             let officer = accepted.first().map(Accepted::officer).unwrap_or_default();
             Ok(Zeroizing::new(format!("{officer}\n")))
         }
-        Err(refusals) => Err(refusal_failure(&refusals)),
+        // The drill sends nothing: the refusal alone.
+        Err(refusals) => Err(Failure::new(
+            refusals
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )),
     }
 }
 
@@ -466,13 +649,33 @@ fn run_unseal(args: UnsealArgs) -> Result<Zeroizing<String>, Failure> {
     let accepted = key::check_all(&record, keys).map_err(|r| refusal_failure(&r))?;
     let mut out = String::new();
     let mut failures = Vec::new();
-    for node in &nodes {
-        match unseal::unseal_node(node, &record, &accepted, Duration::from_secs(args.wait)) {
-            Ok(outcome) => {
-                let _ = writeln!(out, "{}: {}", node.name(), describe(&outcome));
+    // Keys to every node first, then the wait for each: the nodes unseal in parallel.
+    let mut lines: Vec<Option<String>> = Vec::with_capacity(nodes.len());
+    let mut reached = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        match unseal::submit_node(node, &record, &accepted, Duration::from_secs(args.wait)) {
+            Ok(unseal::Submitted::Done(outcome)) => {
+                lines.push(Some(format!("{}: {}", node.name(), describe(&outcome))));
             }
+            Ok(unseal::Submitted::Reached) => {
+                lines.push(None);
+                reached.push(i);
+            }
+            Err(e) => {
+                lines.push(None);
+                failures.push(e.to_string());
+            }
+        }
+    }
+    for i in reached {
+        let node = &nodes[i];
+        match unseal::finish_node(node, &record) {
+            Ok(outcome) => lines[i] = Some(format!("{}: {}", node.name(), describe(&outcome))),
             Err(e) => failures.push(e.to_string()),
         }
+    }
+    for line in lines.into_iter().flatten() {
+        let _ = writeln!(out, "{line}");
     }
     if failures.is_empty() {
         Ok(Zeroizing::new(out))
@@ -602,4 +805,225 @@ fn run_add_officer(args: AddOfficerArgs) -> Result<Zeroizing<String>, Failure> {
         read.x(),
         args.record.display()
     )))
+}
+
+fn rotate_failure(error: RotateError) -> Failure {
+    match error {
+        RotateError::Plan(_) => Failure::usage(error.to_string()),
+        other => Failure::new(other.to_string()),
+    }
+}
+
+/// The unseal key K as the vault credential holds it: 64 lowercase hex characters
+/// (the encoder is constant time; the x byte it appends is cut off).
+fn secret_hex(secret: &[u8]) -> Zeroizing<String> {
+    let mut hex = unseal_key::encode(&Share::new(1, secret.to_vec()), unseal_key::Format::Hex);
+    hex.truncate(2 * secret.len());
+    hex
+}
+
+fn read_token(path: &Path) -> Result<Zeroizing<String>, Failure> {
+    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+        Failure::io(format!(
+            "cannot read the token file {}: {e}; nothing was sent",
+            path.display()
+        ))
+    })?);
+    let token = Zeroizing::new(text.lines().next().unwrap_or("").trim().to_owned());
+    if token.is_empty() || token.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Failure::usage(format!(
+            "the token file {} has no token on line 1; nothing was sent",
+            path.display()
+        )));
+    }
+    Ok(token)
+}
+
+fn run_rotate(args: RotateArgs) -> Result<Zeroizing<String>, Failure> {
+    let record = if args.adopt {
+        must_not_exist(&args.record, "the record")?;
+        if args.threshold.is_none() || args.officers.is_empty() {
+            return Err(Failure::usage(
+                "--adopt needs --threshold T and --officer NAME for the new split; nothing \
+                 was sent",
+            ));
+        }
+        None
+    } else {
+        Some(load_record(&args.record)?)
+    };
+    let (record_threshold, record_officers, cluster_id) = match &record {
+        Some(r) => (
+            r.threshold,
+            r.officers.iter().map(|o| o.name.clone()).collect(),
+            r.cluster.id.clone(),
+        ),
+        None => (0, Vec::new(), None),
+    };
+    let plan = rotate::Plan {
+        threshold: args.threshold.unwrap_or(record_threshold),
+        officers: if args.officers.is_empty() {
+            record_officers
+        } else {
+            args.officers.clone()
+        },
+    };
+    rotate::check_rotation_plan(&plan).map_err(rotate_failure)?;
+    let token = read_token(&args.token_file)?;
+    let nodes = args.nodes.nodes()?;
+    let dir = args.shares_out.as_path();
+    if !dir.is_dir() {
+        return Err(Failure::io(format!(
+            "{} is not a directory; create it first (nothing was sent)",
+            dir.display()
+        )));
+    }
+    let key_paths: Vec<PathBuf> = plan
+        .officers
+        .iter()
+        .map(|o| dir.join(format!("{o}.key")))
+        .collect();
+    for path in &key_paths {
+        must_not_exist(path, "the key file")?;
+    }
+    let mut keys = Vec::new();
+    for file in &args.key_files {
+        let label = if record.is_some() {
+            file.display().to_string()
+        } else {
+            // Adopted keys are named in the retired split by their file's name.
+            file.file_stem()
+                .map(|n| n.to_string_lossy().into_owned())
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| file.display().to_string())
+        };
+        keys.push((label, key::read_file(file).map_err(key_failure)?));
+    }
+    // Every key is checked against RECORD before anything is sent.
+    let (old, adopted) = match &record {
+        Some(record) => (
+            key::check_all(record, keys).map_err(|r| refusal_failure(&r))?,
+            Vec::new(),
+        ),
+        None => (Vec::new(), keys),
+    };
+    // The vault's quorum is gathered before OpenBao is touched.
+    let mut vault = match &args.vault {
+        Some(path) => Some(super::quorum::unseal(path, &args.quorum)?),
+        None => None,
+    };
+
+    let node = &nodes[0];
+    let rotating = match &record {
+        Some(record) => rotate::start(node, token, record, &old, &plan),
+        None => rotate::adopt(node, token, adopted, &plan),
+    }
+    .map_err(rotate_failure)?;
+    let mut staged = Staged::new();
+    let mut verified: Vec<Accepted> = Vec::new();
+    let mut failed = None;
+    for (issued, path) in rotating.issued().iter().zip(&key_paths) {
+        let text = key::file_text(&issued.officer, &issued.key, cluster_id.as_deref());
+        let read = staged
+            .add(path, text.as_bytes(), 0o600)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+            .and_then(|tmp| key::read_file(&tmp).map_err(|e| e.to_string()))
+            .and_then(|read| rotating.verify(&issued.officer, read));
+        match read {
+            Ok(accepted) => verified.push(accepted),
+            Err(reason) => {
+                failed = Some(reason);
+                break;
+            }
+        }
+    }
+    // The new RECORD is staged too, so that a full disk stops the run while the
+    // rotation can still be cancelled.
+    let new_text = rotating.record(&verified).to_json();
+    let staged_record = if args.adopt {
+        staged.add(&args.record, new_text.as_bytes(), 0o644)
+    } else {
+        staged.add_replacement(&args.record, new_text.as_bytes(), 0o644)
+    };
+    if failed.is_none()
+        && let Err(e) = staged_record
+    {
+        failed = Some(format!(
+            "cannot stage the new record beside {}: {e}",
+            args.record.display()
+        ));
+    }
+    if let Some(reason) = failed {
+        drop(staged);
+        return Err(rotate_failure(rotating.abort(reason)));
+    }
+    let secret = rotating.prove(&verified).map_err(rotate_failure)?;
+
+    // The rotation has taken effect: from here on nothing may be lost.
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: rotated; OpenBao verified the officers' new keys (sys/rotate/root/verify)",
+        node.name()
+    );
+    if let Err(kept) = staged.commit_or_keep() {
+        let left: Vec<String> = kept
+            .left
+            .iter()
+            .map(|(hidden, real)| format!("{} -> {}", hidden.display(), real.display()))
+            .collect();
+        return Err(Failure::io(format!(
+            "{}: the rotation has taken effect, but {} could not be written: {}. The new \
+             keys and record are kept under hidden names; move each to its name: {}",
+            node.name(),
+            kept.path.display(),
+            kept.error,
+            left.join(", ")
+        )));
+    }
+    for (officer, path) in plan.officers.iter().zip(&key_paths) {
+        let _ = writeln!(out, "officer {officer}: key verified, {}", path.display());
+    }
+    match &record {
+        Some(record) => {
+            let _ = writeln!(
+                out,
+                "record replaced: {} (the split of {} kept as retired)",
+                args.record.display(),
+                record.created
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "record written: {} (the keys given kept as retired)",
+                args.record.display()
+            );
+        }
+    }
+    if let (Some(unsealed), Some(path)) = (vault.as_mut(), &args.vault) {
+        let hex = secret_hex(&secret);
+        let stored = unsealed
+            .set(&args.name, SecretBytes::new(hex.as_bytes().to_vec()))
+            .map_err(|e| e.to_string())
+            .and_then(|()| unsealed.save().map_err(|e| error_chain(&e)));
+        if let Err(e) = stored {
+            return Err(Failure::io(format!(
+                "{out}the rotation took effect and the key files and record were written, \
+                 but the vault {} could not be updated: {e}. Its {} still holds the old \
+                 unseal key, which the agent can no longer use: combine a threshold of the \
+                 new keys (`svault shamir combine`) and store the result as that credential \
+                 (`svault set`)",
+                path.display(),
+                args.name
+            )));
+        }
+        let _ = writeln!(
+            out,
+            "unseal key replaced as {} in {}",
+            args.name,
+            path.display()
+        );
+    }
+    Ok(Zeroizing::new(out))
 }

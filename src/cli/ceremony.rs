@@ -413,7 +413,7 @@ fn issue_and_verify(
 
 /// Clears the screen. Through the console's sanitised lines an escape sequence cannot
 /// pass, so the terminal is cleared directly and the console shows a marker line.
-fn clear(console: &mut dyn Console) -> io::Result<()> {
+pub(super) fn clear(console: &mut dyn Console) -> io::Result<()> {
     if console.is_interactive()
         && let Ok(mut tty) = OpenOptions::new().write(true).open("/dev/tty")
     {

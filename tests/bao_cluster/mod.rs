@@ -214,12 +214,26 @@ impl Drop for Cluster {
 /// One plain HTTP/1.1 request to 127.0.0.1:`port` (no client library, so the tests
 /// see OpenBao as a script would): the status and the JSON body.
 pub fn http(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, serde_json::Value)> {
+    http_as(port, method, path, body, None)
+}
+
+/// [`http`] with an `X-Vault-Token`.
+pub fn http_as(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: &str,
+    token: Option<&str>,
+) -> Option<(u16, serde_json::Value)> {
+    let token = token
+        .map(|t| format!("X-Vault-Token: {t}\r\n"))
+        .unwrap_or_default();
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .ok()?;
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{token}\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
