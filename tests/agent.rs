@@ -1078,3 +1078,104 @@ fn planted_links_and_writable_policies_are_refused() {
     drop(agent);
     assert_eq!(std::fs::read(&target).unwrap(), b"precious");
 }
+
+/// Sends `lines` on one connection (from a thread, as fast as the socket takes them)
+/// and counts the answers that arrive within `window`; returns them by error code.
+fn pipelined_answers(socket: &Path, lines: Vec<u8>, window: Duration) -> Vec<String> {
+    let stream = UnixStream::connect(socket).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let sender = thread::spawn(move || {
+        let _ = writer.write_all(&lines);
+    });
+    let deadline = std::time::Instant::now() + window;
+    let mut reader = std::io::BufReader::new(&stream);
+    let mut codes = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        stream.set_read_timeout(Some(left)).unwrap();
+        let mut line = String::new();
+        match std::io::BufRead::read_line(&mut reader, &mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                let reply: serde_json::Value = serde_json::from_str(&line).unwrap();
+                codes.push(reply["error"].as_str().unwrap_or("ok").to_owned());
+            }
+        }
+    }
+    stream.shutdown(std::net::Shutdown::Both).unwrap();
+    let _ = sender.join();
+    codes
+}
+
+/// The flood attacks of the agent load goal, each from one connection that pipelines
+/// 2,000 requests without waiting: keyslot guesses that ignore `retry_after`, and
+/// malformed lines. The agent leaves the guesser's next request unread for the wait it
+/// asked for (at most 1 s), and answers malformed lines 50 ms late once the uid is past
+/// the audit log's quota (10 a second), so in 2.5 s each gets a few dozen answers at most
+/// (before: all 2,000 within milliseconds, each costing the agent a parse and a
+/// refusal); every answer is still audited.
+#[test]
+fn flooding_clients_are_answered_no_faster_than_their_refusals_allow() {
+    use svault::agent::limits::FREE_FAILURES;
+    let s = setup();
+    let agent = start(&s, config(&s));
+    let window = Duration::from_millis(2500);
+
+    let guesses: Vec<u8> = (0..2000)
+        .flat_map(|i| {
+            format!(
+                "{{\"v\":1,\"op\":\"submit\",\"officer\":\"erin\",\"passphrase\":\"guess {i}\"}}\n"
+            )
+            .into_bytes()
+        })
+        .collect();
+    let answers = pipelined_answers(&s.socket, guesses, window);
+    let refused = answers.iter().filter(|c| *c == "refused").count();
+    let limited = answers.iter().filter(|c| *c == "rate_limited").count();
+    assert_eq!(refused + limited, answers.len(), "{answers:?}");
+    assert!(limited > 0, "{answers:?}");
+    // Real guesses: the free failures, then one per doubling wait (1 s, 2 s); each
+    // rate_limited answer is followed by its wait or a full second of silence.
+    assert!(
+        refused <= FREE_FAILURES as usize + 2 && limited <= 8,
+        "{} answers to a guesser ignoring the waits in {window:?}: {answers:?}",
+        answers.len()
+    );
+
+    let garbage: Vec<u8> = (0..2000)
+        .flat_map(|_| b"{\"v\":1,\"op\":\n".to_vec())
+        .collect();
+    let answers = pipelined_answers(&s.socket, garbage, window);
+    assert!(answers.iter().all(|c| c == "malformed"), "{answers:?}");
+    // 10 a second answered at once (and logged: 3 windows of a second begin within
+    // 2.5 s), the rest one per 50 ms at most.
+    assert!(
+        (10..=3 * 10 + 2500 / 50 + 5).contains(&answers.len()),
+        "{} malformed lines answered in {window:?}",
+        answers.len()
+    );
+    let answered = answers.len();
+    drop(agent);
+
+    // Every refusal answered is in the log, one line or counted in `suppressed`.
+    let log = audit_log(&s);
+    let total = |of: &str, key: &str, value: &str| -> u64 {
+        log.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .map(|e| {
+                if e["event"] == of && e[key] == value {
+                    1
+                } else if e["event"] == "suppressed" && e["of"] == of {
+                    e["counts"][value].as_u64().unwrap_or(0)
+                } else {
+                    0
+                }
+            })
+            .sum()
+    };
+    assert!(total("submit", "result", "rate_limited") >= limited as u64);
+    assert!(total("bad_request", "error", "malformed") >= answered as u64);
+}

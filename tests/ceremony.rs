@@ -483,3 +483,151 @@ fn interactive_ceremony_on_a_terminal_catches_and_corrects_a_mistyped_word() {
         "interactive"
     );
 }
+
+/// Runs `svault` with `stdin` as its input.
+fn svault_with_input(args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_svault"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Whether `shares` unseal the vault file at `path` (false when it is not a vault).
+fn opens_with(path: &Path, shares: &[String]) -> bool {
+    let Ok(mut sealed) = Vault::open(path) else {
+        return false;
+    };
+    for w in shares {
+        if sealed.submit_text(w).is_err() {
+            return false;
+        }
+    }
+    sealed.unseal().is_ok()
+}
+
+/// A 3-of-5 vault holding one credential, saved once after `init` (so a `.bak`
+/// exists, which the shares open); returns the vault, the share files and the shares.
+fn vault_with_a_backup(dir: &Path) -> (PathBuf, Vec<String>, Vec<String>) {
+    let (vault, out) = init_five(dir);
+    let files: Vec<String> = FIVE
+        .iter()
+        .map(|n| s(&out.join(format!("{n}.share"))).to_owned())
+        .collect();
+    let shares: Vec<String> = FIVE
+        .iter()
+        .map(|n| words(&out.join(format!("{n}.share"))))
+        .collect();
+    let o = svault_with_input(
+        &[
+            "set",
+            s(&vault),
+            "db/password",
+            "--share-file",
+            &files[0],
+            "--share-file",
+            &files[1],
+            "--share-file",
+            &files[2],
+        ],
+        b"hunter2",
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(opens_with(&backup_path(&vault), &shares[..3]));
+    (vault, files, shares)
+}
+
+/// The rekey of issue "security hardening II" item 11: without `--no-backup` the
+/// previous file stays as VAULT.bak, which the revoked shares still open, and the
+/// screen (stderr) says so.
+#[test]
+fn rekey_keeps_a_backup_that_opens_with_the_old_shares_and_warns_on_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let (vault, files, old) = vault_with_a_backup(dir.path());
+    let new_out = dir.path().join("new");
+    let o = svault(&[
+        "rekey",
+        s(&vault),
+        "--share-file",
+        &files[0],
+        "--share-file",
+        &files[1],
+        "--share-file",
+        &files[2],
+        "--shares-out",
+        s(&new_out),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let backup = backup_path(&fs::canonicalize(&vault).unwrap());
+    assert!(
+        stderr.contains(&format!(
+            "svault: warning: {} still opens with the OLD shares: destroy it once the new shares are verified",
+            backup.display()
+        )),
+        "{stderr}"
+    );
+    let new: Vec<String> = FIVE
+        .iter()
+        .map(|n| words(&new_out.join(format!("{n}.share"))))
+        .collect();
+    assert!(opens_with(&vault, &new[2..]));
+    assert!(!opens_with(&vault, &old[..3]), "the old split is revoked");
+    assert!(
+        opens_with(&backup, &old[..3]),
+        "the backup opens with the old shares, as the warning says"
+    );
+}
+
+/// `svault rekey --no-backup`: no file is left that the old shares open (neither the
+/// pre-rekey file nor an older backup), and the vault opens with the new shares, its
+/// credential intact.
+#[test]
+fn rekey_with_no_backup_leaves_nothing_the_old_shares_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let (vault, files, old) = vault_with_a_backup(dir.path());
+    let new_out = dir.path().join("new");
+    let o = svault(&[
+        "rekey",
+        s(&vault),
+        "--no-backup",
+        "--share-file",
+        &files[0],
+        "--share-file",
+        &files[1],
+        "--share-file",
+        &files[2],
+        "--shares-out",
+        s(&new_out),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("no backup was kept"), "{stdout}");
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("warning"));
+    assert!(!backup_path(&vault).exists());
+    for entry in fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            assert!(
+                !opens_with(&path, &old[..3]),
+                "{} opens with the old shares",
+                path.display()
+            );
+        }
+    }
+    let new: Vec<String> = FIVE
+        .iter()
+        .map(|n| words(&new_out.join(format!("{n}.share"))))
+        .collect();
+    let mut sealed = Vault::open(&vault).unwrap();
+    for w in &new[..3] {
+        sealed.submit_text(w).unwrap();
+    }
+    let unsealed = sealed.unseal().unwrap();
+    assert_eq!(unsealed.get("db/password").unwrap().expose(), b"hunter2");
+}

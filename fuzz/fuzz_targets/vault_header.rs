@@ -2,9 +2,12 @@
 //! vault, framed with its version line and its real payload. Any header is refused with
 //! a message or read, never a panic; a header that is read survives a JSON round trip;
 //! and with the vault's own shares the payload opens only under the exact header it was
-//! sealed with (the header is the payload's associated data).
+//! sealed with (the header is the payload's associated data). A header that is read
+//! also keeps every parser bound of docs/FORMAT.md, checked here independently of
+//! `Header::validate`: keyslot costs (§5), names and the ceremony record (§2).
 #![no_main]
 
+use svault::vault::format::{METHOD_MAX_CHARS, NAME_MAX_CHARS, VERIFIED_MAX, slot_bounds};
 use svault::vault::{Header, Sealed};
 
 const VAULT: &[u8] = include_bytes!("../../vectors/vault/v1/vault.svault");
@@ -26,6 +29,71 @@ fn parts() -> (&'static [u8], &'static [u8], &'static [u8]) {
     )
 }
 
+/// A character a terminal acts on (FORMAT.md §2), spelled out again here.
+fn controls_a_terminal(c: char) -> bool {
+    let n = u32::from(c);
+    n < 0x20
+        || (0x7f..=0x9f).contains(&n)
+        || (0x202a..=0x202e).contains(&n)
+        || (0x2066..=0x2069).contains(&n)
+}
+
+fn assert_name(what: &str, name: &str) {
+    let chars = name.chars().count();
+    assert!(
+        (1..=NAME_MAX_CHARS).contains(&chars),
+        "{what}: {chars} characters accepted"
+    );
+    assert!(
+        !name
+            .chars()
+            .any(|c| controls_a_terminal(c) || c == '=' || c == '/'),
+        "{what}: {name:?} accepted"
+    );
+}
+
+/// Every bound a header that validated must keep.
+fn assert_within_bounds(header: &Header) {
+    for group in &header.split.groups {
+        assert_name("group name", &group.name);
+    }
+    for officer in &header.officers {
+        assert_name("officer name", &officer.name);
+        if let Some(slot) = &officer.slot {
+            let lanes = slot.parallelism;
+            assert!(
+                slot_bounds::PARALLELISM.contains(&lanes),
+                "{lanes} lanes accepted"
+            );
+            assert!((1..=16).contains(&lanes));
+            assert!(slot_bounds::ITERATIONS.contains(&slot.iterations));
+            assert!(
+                (1..=64).contains(&slot.iterations),
+                "{} passes accepted",
+                slot.iterations
+            );
+            let kib = u64::from(slot.memory_kib);
+            assert!(
+                kib >= 8 * u64::from(lanes) && kib <= 4 * 1024 * 1024,
+                "{kib} KiB over {lanes} lanes accepted"
+            );
+            assert!(slot.memory_kib <= slot_bounds::MEMORY_KIB_MAX);
+        }
+    }
+    if let Some(ceremony) = &header.ceremony {
+        let chars = ceremony.method.chars().count();
+        assert!(
+            (1..=METHOD_MAX_CHARS).contains(&chars),
+            "method of {chars} characters"
+        );
+        assert!(!ceremony.method.chars().any(controls_a_terminal));
+        assert!(ceremony.verified.len() <= VERIFIED_MAX);
+        for name in &ceremony.verified {
+            assert_name("verified name", name);
+        }
+    }
+}
+
 fn check(data: &[u8]) {
     let (version, header, payload) = parts();
     let mut file = Vec::with_capacity(version.len() + data.len() + 1 + payload.len());
@@ -41,6 +109,7 @@ fn check(data: &[u8]) {
             return;
         }
     };
+    assert_within_bounds(sealed.header());
     let json = serde_json::to_string(sealed.header()).expect("a header serialises");
     let again: Header = serde_json::from_str(&json).expect("a serialised header reads back");
     assert_eq!(&again, sealed.header(), "JSON round trip");

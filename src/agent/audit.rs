@@ -161,15 +161,17 @@ impl Coalesced {
     }
 
     /// Logs (or counts) one refusal of `peer`: `key` is its error or result (also the
-    /// line's `key_field`), `fields` the rest of the line.
+    /// line's `key_field`), `fields` makes the rest of the line. A refusal beyond the
+    /// window's quota only increments a count: `fields` is not even called, so a
+    /// flood costs no allocation and no write. Returns whether a line was written.
     pub(crate) fn record(
         &self,
         audit: &Audit,
         peer: &Peer,
         key_field: &str,
         key: &'static str,
-        fields: Value,
-    ) {
+        fields: impl FnOnce() -> Value,
+    ) -> bool {
         let now = Instant::now();
         let mut windows = match self.windows.lock() {
             Ok(w) => w,
@@ -187,12 +189,14 @@ impl Coalesced {
             line.insert("uid".into(), peer.uid.into());
             line.insert("pid".into(), peer.pid.into());
             line.insert(key_field.into(), key.into());
-            if let Value::Object(fields) = fields {
+            if let Value::Object(fields) = fields() {
                 line.extend(fields);
             }
             audit.event(self.event, Value::Object(line));
+            true
         } else {
             *window.suppressed.entry(key).or_default() += 1;
+            false
         }
     }
 

@@ -740,53 +740,58 @@ fn serve(shared: &Shared, stream: &UnixStream) {
         if shared.stop.load(Ordering::SeqCst) {
             return;
         }
-        let (response, close) = match reader.read_line(
-            stream,
-            Some(shared.idle_timeout),
-            Some(shared.request_timeout),
-        ) {
-            Ok(None) | Err(ReadError::Idle) | Err(ReadError::Io(_)) => return,
-            Ok(Some(line)) => match Request::parse(line) {
-                Ok(request) => (handle(shared, &peer, request), false),
-                Err(e) => {
-                    let code = ErrorCode::from(&e);
-                    let message = e.to_string();
-                    shared.bad_requests.record(
-                        &shared.audit,
-                        &peer,
-                        "error",
-                        code.as_str(),
-                        json!({ "message": message }),
+        let (response, close) =
+            match reader.read_line(
+                stream,
+                Some(shared.idle_timeout),
+                Some(shared.request_timeout),
+            ) {
+                Ok(None) | Err(ReadError::Idle) | Err(ReadError::Io(_)) => return,
+                Ok(Some(line)) => match Request::parse(line) {
+                    Ok(request) => (handle(shared, &peer, request), false),
+                    Err(e) => {
+                        let code = ErrorCode::from(&e);
+                        let message = e.to_string();
+                        let logged = shared.bad_requests.record(
+                            &shared.audit,
+                            &peer,
+                            "error",
+                            code.as_str(),
+                            || json!({ "message": message }),
+                        );
+                        if !logged {
+                            // Beyond the log's quota for this uid: answered late.
+                            hold(shared, FLOOD_HOLD);
+                        }
+                        (Response::error(code, message), false)
+                    }
+                },
+                Err(ReadError::TooLarge) => {
+                    shared
+                        .bad_requests
+                        .record(&shared.audit, &peer, "error", "too_large", || json!({}));
+                    let message = format!(
+                        "the request is longer than {MAX_REQUEST} bytes; the connection is closed"
                     );
-                    (Response::error(code, message), false)
+                    (Response::error(ErrorCode::TooLarge, message), true)
                 }
-            },
-            Err(ReadError::TooLarge) => {
-                shared
-                    .bad_requests
-                    .record(&shared.audit, &peer, "error", "too_large", json!({}));
-                let message = format!(
-                    "the request is longer than {MAX_REQUEST} bytes; the connection is closed"
-                );
-                (Response::error(ErrorCode::TooLarge, message), true)
-            }
-            Err(ReadError::Timeout) => {
-                shared
-                    .bad_requests
-                    .record(&shared.audit, &peer, "error", "timeout", json!({}));
-                let message = format!(
-                    "the request did not arrive within {} s; the connection is closed",
-                    shared.request_timeout.as_secs_f32()
-                );
-                (Response::error(ErrorCode::Timeout, message), true)
-            }
-            Err(ReadError::Truncated) => {
-                shared
-                    .bad_requests
-                    .record(&shared.audit, &peer, "error", "truncated", json!({}));
-                return;
-            }
-        };
+                Err(ReadError::Timeout) => {
+                    shared
+                        .bad_requests
+                        .record(&shared.audit, &peer, "error", "timeout", || json!({}));
+                    let message = format!(
+                        "the request did not arrive within {} s; the connection is closed",
+                        shared.request_timeout.as_secs_f32()
+                    );
+                    (Response::error(ErrorCode::Timeout, message), true)
+                }
+                Err(ReadError::Truncated) => {
+                    shared
+                        .bad_requests
+                        .record(&shared.audit, &peer, "error", "truncated", || json!({}));
+                    return;
+                }
+            };
         let mut out = stream;
         if out.write_all(&response.encode()).is_err() {
             return;
@@ -795,6 +800,48 @@ fn serve(shared: &Shared, stream: &UnixStream) {
             linger(stream, shared.request_timeout);
             return;
         }
+        if let Some(wait) = hold_for(&response) {
+            hold(shared, wait);
+        }
+    }
+}
+
+/// The longest a connection's next request is left unread after a `rate_limited` or
+/// `busy` answer.
+pub(crate) const HOLD_MAX: Duration = Duration::from_secs(1);
+
+/// How late a malformed request is answered once its uid is past the audit log's quota
+/// (more than `REFUSALS_LOGGED` bad requests in a second): a client sending garbage as
+/// fast as it can gets at most 20 answers a second per connection, and the agent's
+/// thread sleeps meanwhile.
+pub(crate) const FLOOD_HOLD: Duration = Duration::from_millis(50);
+
+/// How long to leave a connection's next request unread after `response`: the wait a
+/// `rate_limited` or `busy` answer asks for, at most [`HOLD_MAX`]. A client that
+/// ignores the wait and asks again at once is then answered no faster than that: a
+/// guessing flood costs the agent at most one refusal per connection per second (and
+/// connections are capped), its threads asleep in between, instead of as many
+/// refusals as the clients can send. A client that waits as told never notices.
+fn hold_for(response: &Response) -> Option<Duration> {
+    match response {
+        Response::Error {
+            code: ErrorCode::RateLimited | ErrorCode::Busy,
+            retry_after: Some(wait),
+            ..
+        } => Some((*wait).min(HOLD_MAX)),
+        _ => None,
+    }
+}
+
+/// Sleeps for `wait`, or until the agent stops.
+fn hold(shared: &Shared, wait: Duration) {
+    let until = Instant::now() + wait;
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() || shared.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        thread::sleep(left.min(Duration::from_millis(100)));
     }
 }
 
@@ -988,7 +1035,7 @@ fn submit_keyslot(shared: &Shared, peer: &Peer, officer: &str, passphrase: Secre
                 peer,
                 "result",
                 "rate_limited",
-                json!({ "officer": officer, "retry_after_ms": u64::try_from(wait.as_millis()).unwrap_or(u64::MAX) }),
+                || json!({ "officer": officer, "retry_after_ms": u64::try_from(wait.as_millis()).unwrap_or(u64::MAX) }),
             );
             return Response::retry_after(
                 ErrorCode::RateLimited,
@@ -1019,7 +1066,7 @@ fn submit_keyslot(shared: &Shared, peer: &Peer, officer: &str, passphrase: Secre
                 peer,
                 "result",
                 "busy",
-                json!({ "officer": officer }),
+                || json!({ "officer": officer }),
             );
             return Response::retry_after(
                 ErrorCode::Busy,
@@ -1156,9 +1203,13 @@ fn accept(shared: &Shared, peer: &Peer, share: Slip39Share) -> Response {
 }
 
 fn control_denied(shared: &Shared, peer: &Peer, op: &'static str) -> Response {
-    shared
-        .denied_control
-        .record(&shared.audit, peer, "op", op, json!({ "allowed": false }));
+    shared.denied_control.record(
+        &shared.audit,
+        peer,
+        "op",
+        op,
+        || json!({ "allowed": false }),
+    );
     Response::error(
         ErrorCode::Denied,
         format!(

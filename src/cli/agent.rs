@@ -375,7 +375,6 @@ pub struct ExecArgs {
 /// the same name-to-variable rules as the file-based `exec` ([`svault::env`]).
 pub fn run_exec(args: ExecArgs) -> Result<Zeroizing<String>, Failure> {
     use std::os::unix::process::CommandExt;
-    super::vault_cmds::harden();
     let explicit = svault::env::explicit(&args.env).map_err(super::vault_cmds::env_failure)?;
     let (program, rest) = args
         .command

@@ -139,7 +139,8 @@ pub struct AddOfficerArgs {
 }
 
 /// Replace the master secret and every share (a full new ceremony); credentials are
-/// kept. The previous file stays as VAULT.bak, which the old shares still open.
+/// kept. The previous file stays as VAULT.bak, which the old shares still open, unless
+/// --no-backup is given.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = "\
 Examples:
@@ -149,8 +150,9 @@ Examples:
   svault rekey app.svault        # same officers and threshold, everything at the terminal
 
 Without --officer the current officers, groups and thresholds are kept. The old shares
-no longer open VAULT (they are named as an older split); they still open VAULT.bak:
-destroy both once the new shares are safe.
+no longer open VAULT (they are named as an older split); they still open VAULT.bak,
+which is kept (with a warning) unless --no-backup is given: destroy it and the old
+shares once the new shares are verified.
 
 A keyslot seals its officer's old share, so it cannot be carried over: officers who
 had one choose a new passphrase at the terminal; a scripted rekey needs
@@ -177,6 +179,10 @@ pub struct RekeyArgs {
     /// --new-passphrase-file for each).
     #[arg(long)]
     pub drop_keyslots: bool,
+    /// Keep no VAULT.bak: the previous file, which the old shares still open, is
+    /// removed once the new vault is saved (by default it is kept, with a warning).
+    #[arg(long)]
+    pub no_backup: bool,
     #[command(flatten)]
     pub quorum: QuorumArgs,
 }
@@ -1246,12 +1252,39 @@ pub fn run_rekey_with(
     ceremony::save_proven(&mut vault, &proof).map_err(fail)?;
     created.keep = true;
     let mut out = summary("rekeyed", &vault_path, &header, method);
-    let _ = writeln!(
-        out,
-        "the old shares no longer open {}; the previous file is kept at {}, which the old shares still open: destroy it and the old shares once the new ones are safe",
-        vault_path.display(),
-        backup_path(&vault_path).display()
-    );
+    if args.no_backup {
+        let removed = vault.discard_backup().map_err(|e| {
+            Failure::new(format!(
+                "{} was rekeyed and the new shares are in place, but its backup, which the OLD shares still open, could not be removed: remove {} by hand",
+                vault_path.display(),
+                backup_path(&vault_path).display()
+            ))
+            .because(e)
+        })?;
+        let _ = writeln!(
+            out,
+            "the old shares no longer open {}; no backup was kept{}",
+            vault_path.display(),
+            if removed.is_some() {
+                " (the previous file was removed)"
+            } else {
+                ""
+            }
+        );
+    } else {
+        // Beside the real file when the vault's path is a symbolic link.
+        let backup = backup_path(&std::fs::canonicalize(&vault_path).unwrap_or(vault_path.clone()));
+        super::eprint_lines(&format!(
+            "warning: {} still opens with the OLD shares: destroy it once the new shares are verified (or rekey with --no-backup next time)",
+            backup.display()
+        ));
+        let _ = writeln!(
+            out,
+            "the old shares no longer open {}; the previous file is kept at {}, which the old shares still open: destroy it and the old shares once the new ones are verified",
+            vault_path.display(),
+            backup.display()
+        );
+    }
     Ok(Zeroizing::new(out))
 }
 

@@ -224,6 +224,9 @@ pub fn main() -> ExitCode {
         cli.command,
         Command::Get(_) | Command::Completions(_) | Command::Man(_)
     );
+    if handles_secrets(&cli.command) {
+        vault_cmds::harden();
+    }
     let result = match cli.command {
         Command::Shamir(args) => shamir::run(args),
         Command::Agent(args) => agent::run_agent(args),
@@ -251,6 +254,23 @@ pub fn main() -> ExitCode {
             failure.status().into()
         }
     }
+}
+
+/// Whether a command may hold a share, a passphrase, the master secret or a
+/// credential: the ceremonies (`init`, `add-officer`, `rekey`), `shamir`, `verify`,
+/// `unseal`, the quorum commands (`get`, `set`, `rm`, `list` from a file), `exec` and
+/// `bao`. These disable core dumps before reading anything (`vault_cmds::harden`).
+/// The agent hardens itself (`svault::agent::Config::harden`); `status`, `seal`,
+/// `completions` and `man` see no secret.
+fn handles_secrets(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::Agent(_)
+            | Command::Status(_)
+            | Command::Seal(_)
+            | Command::Completions(_)
+            | Command::Man(_)
+    )
 }
 
 /// Writes the command's output; a closed stdout ends quietly.

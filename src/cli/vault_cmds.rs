@@ -707,8 +707,11 @@ pub(super) fn env_failure(error: svault::env::EnvError) -> Failure {
 }
 
 /// Core dumps off and the process not dumpable (nor traceable by its own uid) before
-/// any secret is read. Best effort: a refusal by the OS does not stop the command.
-/// `exec`'s program inherits `RLIMIT_CORE` 0 (the dumpable flag is reset by exec).
+/// any secret is read: every command that handles one calls this first (see
+/// `handles_secrets` in the CLI's dispatch), through `svault::agent::harden_process`,
+/// the one place that does it. Best effort: a refusal by the OS does not stop the
+/// command. `exec`'s program inherits `RLIMIT_CORE` 0 (the dumpable flag is reset by
+/// exec).
 pub(super) fn harden() {
     let _ = svault::agent::harden_process();
 }
@@ -723,7 +726,6 @@ pub fn run_exec(args: ExecArgs) -> Output {
             command: args.command,
         });
     }
-    harden();
     let explicit = svault::env::explicit(&args.env).map_err(env_failure)?;
     let (program, rest) = args
         .command

@@ -233,6 +233,18 @@ pub(crate) fn replace(path: &Path, bytes: &[u8], like: Ownership) -> io::Result<
     result
 }
 
+/// Removes `PATH.bak` beside the real file `path` ([`resolve`]) and syncs the
+/// directory; returns whether there was one. The caller holds the [`WriteLock`].
+pub(crate) fn remove_backup(path: &Path) -> io::Result<bool> {
+    match fs::remove_file(backup_path(path)) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    sync_directory(path)?;
+    Ok(true)
+}
+
 /// Writes a new file at `path`, failing if one exists; the file appears complete or
 /// not at all.
 pub(crate) fn create_new(path: &Path, bytes: &[u8]) -> io::Result<()> {

@@ -708,6 +708,30 @@ impl Unsealed {
         Ok(())
     }
 
+    /// Removes the backup the last save kept (`PATH.bak`, beside the real file when the
+    /// path is a symbolic link), under the write lock, and syncs the directory. After a
+    /// rekey the backup still opens with the old shares; `svault rekey --no-backup`
+    /// calls this. Returns the backup's path when there was one to remove. The file
+    /// system may keep the old bytes on disk until it reuses the blocks.
+    ///
+    /// # Errors
+    ///
+    /// [`SaveError::NoPath`]; [`SaveError::Io`] (the backup may then still be there).
+    pub fn discard_backup(&self) -> Result<Option<PathBuf>, SaveError> {
+        let path = self.path.clone().ok_or(SaveError::NoPath)?;
+        let io = |source| SaveError::Io {
+            path: path.clone(),
+            source,
+        };
+        let real = file::resolve(&path).map_err(io)?;
+        let _lock = file::WriteLock::acquire(&real).map_err(io)?;
+        let removed = file::remove_backup(&real).map_err(|source| SaveError::Io {
+            path: backup_path(&real),
+            source,
+        })?;
+        Ok(removed.then(|| backup_path(&real)))
+    }
+
     /// Adds an officer to group `group` (0-based) with a new share on the *same*
     /// polynomial: every other share stays valid. Needs the group's threshold of its
     /// shares in hand (those submitted to unseal, or issued by this process). The
