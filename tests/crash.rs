@@ -330,6 +330,16 @@ fn sigkill_of_the_agent_during_writes_leaves_the_old_or_the_new_value() {
                 }
             })
         };
+        // On a loaded machine the first save can take longer than the whole random window;
+        // so every other round waits (up to 30 s) for one acknowledged write before its
+        // window starts, and the test exercises writes whatever the machine's speed. The
+        // other rounds keep kills that can land in the first write.
+        if round % 2 == 0 {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while acknowledged.load(Ordering::SeqCst) == start && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(1));
+            }
+        }
         thread::sleep(Duration::from_micros(rng.gen_range(2_000..150_000)));
         kill(&mut agent);
         writer.join().unwrap();
@@ -338,7 +348,7 @@ fn sigkill_of_the_agent_during_writes_leaves_the_old_or_the_new_value() {
         tally.check(round, &fixture, acked);
     }
     assert!(
-        writes >= tally.kills as u64,
+        writes >= tally.kills as u64 / 2,
         "only {writes} writes were acknowledged in {} rounds: the test is not exercising writes",
         tally.kills
     );
