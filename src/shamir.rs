@@ -203,6 +203,7 @@ pub fn split_with_rng<R: RngCore + CryptoRng + ?Sized>(
         .map(|x| {
             // Not `vec![0; len]`: glibc's calloc skips its per-thread cache (malloc does
             // not), and every byte is written by the split anyway.
+            #[allow(clippy::slow_vector_initialization)]
             let mut y = Vec::with_capacity(secret.len());
             y.resize(secret.len(), 0);
             Share::new(x, y)
