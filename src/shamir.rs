@@ -28,9 +28,11 @@ use core::cell::RefCell;
 use core::fmt;
 
 use chacha20::ChaCha12;
-use chacha20::cipher::{KeyIvInit, StreamCipher};
+use chacha20::cipher::{KeyIvInit, StreamCipher, StreamCipherSeek};
 use rand::rngs::OsRng;
-use rand::{CryptoRng, RngCore};
+use rand::rngs::adapter::ReseedingRng;
+use rand::{CryptoRng, RngCore, SeedableRng};
+use rand_core::block::BlockRngCore;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
 
@@ -45,16 +47,14 @@ const CHUNK: usize = 4096;
 /// never printed.
 pub struct Share {
     x: u8,
-    y: Zeroizing<Vec<u8>>,
+    /// Wiped in [`Drop`].
+    y: Vec<u8>,
 }
 
 impl Share {
     /// A share at `x` holding the values `y` (taken over, and wiped on drop).
     pub fn new(x: u8, y: Vec<u8>) -> Share {
-        Share {
-            x,
-            y: Zeroizing::new(y),
-        }
+        Share { x, y }
     }
 
     /// The public x coordinate.
@@ -65,6 +65,15 @@ impl Share {
     /// The secret values, one per byte of the shared secret.
     pub fn y(&self) -> &[u8] {
         &self.y
+    }
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        // As `Zeroizing<Vec<u8>>` would, but as one bulk wipe rather than a volatile
+        // write per byte: the bytes, then any spare capacity.
+        self.y.as_mut_slice().zeroize();
+        self.y.spare_capacity_mut().zeroize();
     }
 }
 
@@ -188,12 +197,21 @@ pub fn split_with_rng<R: RngCore + CryptoRng + ?Sized>(
     if secret.is_empty() {
         return Err(Error::EmptySecret);
     }
-    let mut splitter = Splitter::with_rng(threshold, count, rng)?;
+    check_parameters(threshold, count)?;
+    // One allocation per share (each wiped when its share is dropped), one for the list.
     let mut shares: Vec<Share> = (1..=count)
-        .map(|x| Share::new(x, vec![0u8; secret.len()]))
+        .map(|x| {
+            // Not `vec![0; len]`: glibc's calloc skips its per-thread cache (malloc does
+            // not), and every byte is written by the split anyway.
+            #[allow(clippy::slow_vector_initialization)]
+            let mut y = Vec::with_capacity(secret.len());
+            y.resize(secret.len(), 0);
+            Share::new(x, y)
+        })
         .collect();
-    let mut outputs: Vec<&mut [u8]> = shares.iter_mut().map(|share| &mut share.y[..]).collect();
-    splitter.split_into(secret, &mut outputs)?;
+    with_outputs(&mut shares, |outputs| {
+        split_checked(secret, threshold, outputs, rng);
+    });
     Ok(shares)
 }
 
@@ -229,7 +247,112 @@ pub fn split_into_with_rng<R: RngCore + CryptoRng + ?Sized>(
         expected: 255,
         given: shares.len(),
     })?;
-    Splitter::with_rng(threshold, count, rng)?.split_into(secret, shares)
+    check_parameters(threshold, count)?;
+    if let Some(share) = shares.iter().find(|share| share.len() != secret.len()) {
+        return Err(Error::OutputLength {
+            expected: secret.len(),
+            len: share.len(),
+        });
+    }
+    split_checked(secret, threshold, shares, rng);
+    Ok(())
+}
+
+/// Up to this many coefficient bytes (degree × secret length) and powers (degree × share
+/// count), a split keeps them on the stack: the real key sizes allocate nothing but the
+/// shares themselves.
+const SMALL: usize = 256;
+
+/// The checks shared by every split: 1 ≤ count, 1 ≤ threshold ≤ count.
+fn check_parameters(threshold: u8, count: u8) -> Result<(), Error> {
+    if count == 0 {
+        return Err(Error::CountOutOfRange { count });
+    }
+    if threshold == 0 || threshold > count {
+        return Err(Error::ThresholdOutOfRange {
+            threshold,
+            count: usize::from(count),
+        });
+    }
+    Ok(())
+}
+
+/// `powers[i * degree + k - 1]` = x_i^k for the share at x_i = i + 1 (public values).
+fn fill_powers(degree: usize, powers: &mut [u8]) {
+    if degree == 0 {
+        return;
+    }
+    for (x, row) in (1..=255u8).zip(powers.chunks_exact_mut(degree)) {
+        let mut power = 1u8;
+        for slot in row {
+            power = gf256::public::mul(power, x);
+            *slot = power;
+        }
+    }
+}
+
+/// Calls `f` with one mutable slice per share's bytes: from a stack array for up to 16
+/// shares, else from a list.
+fn with_outputs(shares: &mut [Share], f: impl FnOnce(&mut [&mut [u8]])) {
+    const STACK: usize = 16;
+    let count = shares.len();
+    if count <= STACK {
+        let mut outputs: [&mut [u8]; STACK] = Default::default();
+        for (output, share) in outputs.iter_mut().zip(shares.iter_mut()) {
+            *output = &mut share.y[..];
+        }
+        f(&mut outputs[..count]);
+    } else {
+        let mut outputs: Vec<&mut [u8]> = shares.iter_mut().map(|share| &mut share.y[..]).collect();
+        f(&mut outputs);
+    }
+}
+
+/// A split whose parameters and buffers have been checked: `outputs[i]` (as long as the
+/// non-empty `secret`) receives the share at x = i + 1. Small splits keep the
+/// coefficients and powers on the stack, others go through a [`Splitter`]; both draw the
+/// generator in the same order.
+fn split_checked<R: RngCore + CryptoRng + ?Sized>(
+    secret: &[u8],
+    threshold: u8,
+    outputs: &mut [&mut [u8]],
+    rng: &mut R,
+) {
+    let degree = usize::from(threshold) - 1;
+    let count = outputs.len();
+    if degree * secret.len() <= SMALL && degree * count <= SMALL {
+        let mut powers = [0u8; SMALL];
+        let powers = &mut powers[..degree * count];
+        fill_powers(degree, powers);
+        let mut coefficients = [0u8; SMALL];
+        split_pieces(secret, degree, outputs, powers, &mut coefficients, rng);
+        coefficients[..].zeroize();
+        return;
+    }
+    // `count` came from a u8 and the parameters were checked: this cannot fail.
+    if let Ok(mut splitter) = Splitter::with_rng(threshold, count as u8, rng) {
+        // The buffers were checked against `secret`: nothing left to refuse.
+        let _ = splitter.split_into(secret, outputs);
+    }
+}
+
+/// The split itself, `CHUNK` bytes at a time: draws each chunk's coefficients (degree 1
+/// for every byte of the chunk, then degree 2, ...) into `coefficients` and hands them at
+/// once to the fused kernel. `coefficients` holds at least `degree × min(len, CHUNK)`
+/// bytes; the caller wipes it.
+fn split_pieces<R: RngCore + ?Sized>(
+    secret: &[u8],
+    degree: usize,
+    outputs: &mut [&mut [u8]],
+    powers: &[u8],
+    coefficients: &mut [u8],
+    rng: &mut R,
+) {
+    for (chunk_index, secret_chunk) in secret.chunks(CHUNK).enumerate() {
+        let block = &mut coefficients[..degree * secret_chunk.len()];
+        rng.fill_bytes(block);
+        gf256::split_sum(outputs, chunk_index * CHUNK, secret_chunk, block, powers);
+    }
 }
 
 /// A split in pieces, for secrets too long to hold at once: each call to
@@ -286,24 +409,10 @@ impl<R: RngCore + CryptoRng> Splitter<R> {
     ///
     /// [`Error::CountOutOfRange`], [`Error::ThresholdOutOfRange`].
     pub fn with_rng(threshold: u8, count: u8, rng: R) -> Result<Self, Error> {
-        if count == 0 {
-            return Err(Error::CountOutOfRange { count });
-        }
-        if threshold == 0 || threshold > count {
-            return Err(Error::ThresholdOutOfRange {
-                threshold,
-                count: usize::from(count),
-            });
-        }
+        check_parameters(threshold, count)?;
         let degree = usize::from(threshold) - 1;
-        let mut powers = Vec::with_capacity(usize::from(count) * degree);
-        for x in 1..=count {
-            let mut power = 1u8;
-            for _ in 0..degree {
-                power = gf256::public::mul(power, x);
-                powers.push(power);
-            }
-        }
+        let mut powers = vec![0u8; usize::from(count) * degree];
+        fill_powers(degree, &mut powers);
         Ok(Splitter {
             rng,
             degree,
@@ -349,24 +458,16 @@ impl<R: RngCore + CryptoRng> Splitter<R> {
             // A new block rather than a resize, so that no unwiped copy is left behind.
             self.coefficients = Zeroizing::new(vec![0u8; needed]);
         }
-        for (chunk_index, secret_chunk) in secret.chunks(CHUNK).enumerate() {
-            let width = secret_chunk.len();
-            let start = chunk_index * CHUNK;
-            let coefficients = &mut self.coefficients[..degree * width];
-            // The block is drawn and at once consumed, share by share, in one pass each.
-            self.rng.fill_bytes(coefficients);
-            let rows: Vec<&[u8]> = coefficients.chunks_exact(width).collect();
-            for (i, share) in shares.iter_mut().enumerate() {
-                let powers = &self.powers[i * degree..(i + 1) * degree];
-                gf256::mul_sum(
-                    &mut share[start..start + width],
-                    Some(secret_chunk),
-                    &rows,
-                    powers,
-                );
-            }
-        }
-        self.coefficients.zeroize();
+        split_pieces(
+            secret,
+            degree,
+            shares,
+            &self.powers,
+            &mut self.coefficients,
+            &mut self.rng,
+        );
+        // Wiped in place: the block is kept for the next piece.
+        self.coefficients[..].zeroize();
         Ok(())
     }
 }
@@ -727,61 +828,184 @@ fn lagrange_at(xs: &[u8], at: u8) -> Vec<u8> {
         .collect()
 }
 
-/// The generator behind [`split`], [`split_into`] and [`Splitter::new`]: a ChaCha12
+/// The generator behind [`split`], [`split_into`] and [`Splitter::new`]: the ChaCha12
 /// keystream under a fresh 256-bit key per split, derived without a system call.
 ///
-/// Each thread keeps one 256-bit key, seeded from the operating system's generator on
-/// first use. Each `CoefficientRng::new` takes 64 bytes from `rand`'s `ThreadRng`
-/// (ChaCha12 seeded from the OS, reseeded from it every 64 KiB and after a `fork`) and
-/// one ChaCha12 block under the thread key, and XORs them: half becomes the thread's next
-/// key, half this split's key. So:
+/// Each thread keeps a 256-bit key `K` and a private source: a ChaCha12 generator with
+/// fast key erasure (each 64-byte block gives its next key and 32 bytes of output), seeded
+/// from the operating system's generator and wrapped in `rand`'s `ReseedingRng`, which
+/// reseeds it from the OS every 64 KiB of output and after a `fork`. Each
+/// `CoefficientRng::new` takes exactly one 32-byte output `T` of the source (so every
+/// split's `T` is computed after the fork check), and keys ChaCha12 with `K ⊕ T`: the
+/// first 32 bytes of that stream become the thread's next `K`, the rest is this split's
+/// coefficients. So:
 ///
-/// - every split's key is as unpredictable as `ThreadRng`'s output;
-/// - the thread key is replaced at every split (fast key erasure): memory read after a
-///   split cannot recompute that split's key, although `ThreadRng`'s own state can
-///   recompute its output since its last reseed;
-/// - a forked child and its parent never share a split key. `ThreadRng` checks for a
-///   fork only when it refills its 256-byte buffer, so 256 bytes are drawn and dropped
-///   first: the 64 used always come from a block generated after that check.
+/// - every split's key is as unpredictable as the OS-seeded source;
+/// - `K` and the source's key are replaced at every split (fast key erasure): memory read
+///   after a split cannot recompute that split's key (the source's buffer still holds the
+///   last `T`, which is useless without the `K` it was mixed with);
+/// - a forked child and its parent never share a split key: the child's first `T` comes
+///   from a source reseeded from the OS.
 ///
-/// The split's cipher state is wiped when it is dropped.
+/// The keystream is made eight blocks at a time by the AVX2 kernel where the CPU has it
+/// (else by the `chacha20` crate; both give the same bytes). Its state and buffer are
+/// wiped when it is dropped.
 pub struct CoefficientRng {
-    cipher: ChaCha12,
+    /// This split's ChaCha12 key.
+    key: Zeroizing<[u8; 32]>,
+    /// Keystream made and not yet handed out: `buffer[pos..filled]`.
+    buffer: [u8; KEYSTREAM_BLOCK],
+    pos: usize,
+    filled: usize,
+    /// The counter of the next ChaCha block to make; past 2^32 the stream is spent.
+    next_block: u64,
 }
 
-/// How many bytes of `ThreadRng` output are drawn and dropped to force its fork check:
-/// its buffer holds 64 words.
-const THREAD_RNG_BUFFER: usize = 256;
+/// How much keystream [`CoefficientRng`] makes at a time: eight 64-byte blocks.
+const KEYSTREAM_BLOCK: usize = 512;
+
+/// The ChaCha12 blocks a key may give (RFC 8439's 32-bit counter): 256 GiB.
+const STREAM_BLOCKS: u64 = 1 << 32;
+
+/// Output of the thread's source between reseeds from the OS (as `ThreadRng`).
+const RESEED_AFTER: u64 = 64 * 1024;
+
+/// The thread's source (see [`CoefficientRng`]): ChaCha12 with fast key erasure, one
+/// 32-byte output per block.
+struct SourceCore {
+    key: Zeroizing<[u8; 32]>,
+}
+
+impl BlockRngCore for SourceCore {
+    type Item = u32;
+    type Results = [u32; 8];
+
+    fn generate(&mut self, results: &mut Self::Results) {
+        let mut block = [0u8; 64];
+        ChaCha12::new((&*self.key).into(), (&[0u8; 12]).into()).apply_keystream(&mut block);
+        self.key.copy_from_slice(&block[..32]);
+        for (word, bytes) in results.iter_mut().zip(block[32..].chunks_exact(4)) {
+            *word = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        }
+        block[..].zeroize();
+    }
+}
+
+impl SeedableRng for SourceCore {
+    type Seed = [u8; 32];
+
+    fn from_seed(seed: [u8; 32]) -> Self {
+        SourceCore {
+            key: Zeroizing::new(seed),
+        }
+    }
+}
+
+impl CryptoRng for SourceCore {}
+
+/// One thread's state behind [`CoefficientRng`].
+struct ThreadState {
+    key: Zeroizing<[u8; 32]>,
+    source: ReseedingRng<SourceCore, OsRng>,
+}
+
+impl ThreadState {
+    fn seeded() -> ThreadState {
+        let mut key = Zeroizing::new([0u8; 32]);
+        OsRng.fill_bytes(&mut key[..]);
+        let mut seed = Zeroizing::new([0u8; 32]);
+        OsRng.fill_bytes(&mut seed[..]);
+        ThreadState {
+            key,
+            source: ReseedingRng::new(SourceCore::from_seed(*seed), RESEED_AFTER, OsRng),
+        }
+    }
+}
 
 thread_local! {
-    /// This thread's key (see [`CoefficientRng`]); wiped when the thread ends.
-    static THREAD_KEY: RefCell<Option<Zeroizing<[u8; 32]>>> = const { RefCell::new(None) };
+    /// This thread's key and source (see [`CoefficientRng`]); wiped when the thread ends.
+    static THREAD: RefCell<Option<ThreadState>> = const { RefCell::new(None) };
 }
 
 impl CoefficientRng {
     /// A generator for one split, keyed as described at [`CoefficientRng`].
     pub fn new() -> Self {
-        let mut fresh = Zeroizing::new([0u8; THREAD_RNG_BUFFER + 64]);
-        rand::thread_rng().fill_bytes(&mut fresh[..]);
-        let mixed = &fresh[THREAD_RNG_BUFFER..];
-        let mut call_key = Zeroizing::new([0u8; 32]);
-        THREAD_KEY.with(|cell| {
-            let mut slot = cell.borrow_mut();
-            let key = slot.get_or_insert_with(|| {
-                let mut seed = Zeroizing::new([0u8; 32]);
-                OsRng.fill_bytes(&mut seed[..]);
-                seed
-            });
-            let mut block = Zeroizing::new([0u8; 64]);
-            ChaCha12::new((&**key).into(), (&[0u8; 12]).into()).apply_keystream(&mut block[..]);
-            for i in 0..32 {
-                key[i] = block[i] ^ mixed[i];
-                call_key[i] = block[32 + i] ^ mixed[32 + i];
+        let derived = THREAD.try_with(|cell| {
+            let mut slot = cell.try_borrow_mut().ok()?;
+            let state = slot.get_or_insert_with(ThreadState::seeded);
+            // Exactly one block of the source: `T` is always freshly made, after the
+            // source's fork and reseed checks.
+            let mut fresh = Zeroizing::new([0u8; 32]);
+            state.source.fill_bytes(&mut fresh[..]);
+            let mut key = Zeroizing::new([0u8; 32]);
+            for ((k, t), out) in state.key.iter().zip(fresh.iter()).zip(key.iter_mut()) {
+                *out = k ^ t;
             }
+            let mut rng = CoefficientRng::with_key_at(key, 0);
+            rng.fill_bytes(&mut state.key[..]);
+            Some(rng)
         });
-        CoefficientRng {
-            cipher: ChaCha12::new((&*call_key).into(), (&[0u8; 12]).into()),
+        match derived {
+            Ok(Some(rng)) => rng,
+            // The thread is ending (or the state is in use, which cannot happen): a key
+            // straight from the OS.
+            _ => {
+                let mut key = Zeroizing::new([0u8; 32]);
+                OsRng.fill_bytes(&mut key[..]);
+                CoefficientRng::with_key_at(key, 0)
+            }
         }
+    }
+
+    /// The ChaCha12 keystream (zero nonce) under `key` from its first byte on. Not API:
+    /// for tests and the constant-time gate, which check it against the `chacha20` crate
+    /// and with a key marked secret.
+    #[doc(hidden)]
+    pub fn from_key(key: [u8; 32]) -> Self {
+        CoefficientRng::with_key_at(Zeroizing::new(key), 0)
+    }
+
+    fn with_key_at(key: Zeroizing<[u8; 32]>, next_block: u64) -> Self {
+        CoefficientRng {
+            key,
+            buffer: [0u8; KEYSTREAM_BLOCK],
+            pos: 0,
+            filled: 0,
+            next_block,
+        }
+    }
+}
+
+/// Makes the keystream under `key` from block `*next_block` on into `out` (at most
+/// [`KEYSTREAM_BLOCK`] bytes, a multiple of 64) and advances the counter; false, writing
+/// nothing, when the stream would run past its 2^32 blocks.
+fn make_keystream(key: &[u8; 32], next_block: &mut u64, out: &mut [u8]) -> bool {
+    let blocks = (out.len() / 64) as u64;
+    if *next_block + blocks > STREAM_BLOCKS {
+        return false;
+    }
+    // Below 2^32: checked on the line above.
+    let counter = *next_block as u32;
+    if let Ok(full) = <&mut [u8; KEYSTREAM_BLOCK]>::try_from(&mut *out)
+        && gf256::chacha12_blocks8(key, counter, full)
+    {
+        *next_block += blocks;
+        return true;
+    }
+    let mut cipher = ChaCha12::new(key.into(), (&[0u8; 12]).into());
+    cipher.seek(*next_block * 64);
+    out.fill(0);
+    if cipher.try_apply_keystream(out).is_err() {
+        out.zeroize();
+        return false;
+    }
+    *next_block += blocks;
+    true
+}
+
+impl Drop for CoefficientRng {
+    fn drop(&mut self) {
+        self.buffer[..self.filled].zeroize();
     }
 }
 
@@ -811,11 +1035,41 @@ impl RngCore for CoefficientRng {
     }
 
     fn fill_bytes(&mut self, dest: &mut [u8]) {
-        dest.fill(0);
-        // A ChaCha stream holds 256 GiB per nonce, far beyond any secret split here.
-        // Should it ever run out, zeros must not become coefficients: ask the OS.
-        if self.cipher.try_apply_keystream(dest).is_err() {
-            OsRng.fill_bytes(dest);
+        let mut done = 0;
+        while done < dest.len() {
+            if self.pos == self.filled {
+                let rest = &mut dest[done..];
+                // Whole blocks straight into the destination, no copy.
+                if rest.len() >= KEYSTREAM_BLOCK
+                    && make_keystream(
+                        &self.key,
+                        &mut self.next_block,
+                        &mut rest[..KEYSTREAM_BLOCK],
+                    )
+                {
+                    done += KEYSTREAM_BLOCK;
+                    continue;
+                }
+                // A small split needs at most four blocks: make only those.
+                let want = if self.next_block == 0 && dest.len() <= 192 {
+                    256
+                } else {
+                    KEYSTREAM_BLOCK
+                };
+                if !make_keystream(&self.key, &mut self.next_block, &mut self.buffer[..want]) {
+                    // The stream is spent (256 GiB): zeros must not become
+                    // coefficients, so the rest comes from the OS.
+                    OsRng.fill_bytes(&mut dest[done..]);
+                    return;
+                }
+                self.pos = 0;
+                self.filled = want;
+            }
+            let take = (self.filled - self.pos).min(dest.len() - done);
+            dest[done..done + take].copy_from_slice(&self.buffer[self.pos..self.pos + take]);
+            self.buffer[self.pos..self.pos + take].zeroize();
+            self.pos += take;
+            done += take;
         }
     }
 

@@ -288,6 +288,10 @@ const CASES: &[Case] = &[
         shamir_split_into,
     ),
     real("shamir::combine_into + Combiner", shamir_combine_into),
+    real(
+        "shamir::CoefficientRng keystream (ChaCha12, 8-block AVX2 kernel) under a secret key",
+        coefficient_keystream,
+    ),
     real("shamir::check_consistency", shamir_check_consistency).declassifying(&[Declassified {
         function: "svault::shamir::check_consistency",
         why: "which shares agree is the function's public result: each share's \
@@ -517,6 +521,7 @@ const SHAPES: &[(usize, u8, u8)] = &[
     (31, 3, 5),
     (33, 5, 7),
     (100, 3, 4),
+    (40, 7, 9),
     (5000, 2, 3),
 ];
 
@@ -806,6 +811,31 @@ fn shamir_split_into() -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The split generator's keystream under a key marked secret, drawn in pieces that take
+/// every way it is made (four blocks by the `chacha20` crate for a small first draw,
+/// eight by the AVX2 kernel into its buffer and straight into the destination), checked
+/// against the `chacha20` crate on a public copy of the key.
+fn coefficient_keystream() -> Result<(), String> {
+    use chacha20::ChaCha12;
+    use chacha20::cipher::{KeyIvInit, StreamCipher};
+    let public_key: [u8; 32] = core::array::from_fn(|i| (i as u8).wrapping_mul(29) ^ 0x5c);
+    let mut key = public_key;
+    classify(&mut key[..]);
+    let mut generator = shamir::CoefficientRng::from_key(key);
+    let mut got = Vec::new();
+    for size in [64, 300, 1024, 100] {
+        let mut piece = vec![0u8; size];
+        generator.fill_bytes(&mut piece);
+        declassify(piece.as_mut_slice());
+        got.extend_from_slice(&piece);
+    }
+    let mut expected = vec![0u8; got.len()];
+    ChaCha12::new(&public_key.into(), &[0u8; 12].into()).apply_keystream(&mut expected);
+    check(got == expected, || {
+        "the keystream differs from ChaCha12".to_string()
+    })
 }
 
 /// `combine_into` and a `Combiner` fed in two pieces, on secret shares.

@@ -188,6 +188,58 @@ pub fn mul_sum(dst: &mut [u8], plain: Option<&[u8]>, rows: &[&[u8]], consts: &[u
     mul_sum_by_rows(dst, plain, &rows[..terms], &consts[..terms], mul_add_slice);
 }
 
+/// Shamir split of one piece: for every share `i`, bytes `at..at + secret.len()` of
+/// `outputs[i]` become `secret ^ Σ_k consts[i * degree + k] · row_k`, where row `k` is
+/// `coefficients[k * len..(k + 1) * len]` (the degree-(k + 1) coefficients, `len` the
+/// secret's length), `degree = consts.len() / outputs.len()`, and `consts[i * degree + k]`
+/// is `x_i^(k + 1)`. With AVX2 it runs column by column, each 32 bytes of the secret and
+/// the rows read once for all shares; otherwise share by share through [`mul_sum`].
+///
+/// `consts`, `at` and the lengths are public; the secret, the coefficients and the
+/// outputs may be secret. The callers check the shapes (every output holds the piece,
+/// `coefficients` is `degree` rows, `consts` one entry per share and row); a call that
+/// does not fit them writes nothing.
+pub(crate) fn split_sum(
+    outputs: &mut [&mut [u8]],
+    at: usize,
+    secret: &[u8],
+    coefficients: &[u8],
+    consts: &[u8],
+) {
+    let len = secret.len();
+    let Some(degree) = consts.len().checked_div(outputs.len()) else {
+        return;
+    };
+    if len == 0
+        || consts.len() != degree * outputs.len()
+        || coefficients.len() != degree * len
+        || outputs.iter().any(|out| out.len() < at + len)
+    {
+        return;
+    }
+    if simd::split_sum(outputs, at, secret, coefficients, consts) {
+        return;
+    }
+    let rows: Vec<&[u8]> = coefficients.chunks_exact(len).collect();
+    for (i, out) in outputs.iter_mut().enumerate() {
+        mul_sum(
+            &mut out[at..at + len],
+            Some(secret),
+            &rows,
+            &consts[i * degree..(i + 1) * degree],
+        );
+    }
+}
+
+/// Eight ChaCha12 blocks (RFC 8439: 32-bit counter, zero nonce) under `key` from block
+/// `counter` on, with the AVX2 kernel when the CPU has it; false without it (the caller
+/// falls back to the `chacha20` crate). `counter + 7` must not overflow (the caller
+/// checks). Constant time in the key. Lives here because this is the module whose
+/// vector code may use `unsafe`.
+pub(crate) fn chacha12_blocks8(key: &[u8; 32], counter: u32, out: &mut [u8; 512]) -> bool {
+    simd::chacha12_blocks8(key, counter, out)
+}
+
 /// [`mul_sum`] on the portable kernel only, for tests and the constant-time gate on a
 /// CPU where the vector kernels are taken. Same public/secret split as [`mul_sum`].
 pub fn mul_sum_portable(dst: &mut [u8], plain: Option<&[u8]>, rows: &[&[u8]], consts: &[u8]) {

@@ -44,6 +44,47 @@ pub(super) fn mul_sum(dst: &mut [u8], plain: Option<&[u8]>, rows: &[&[u8]], cons
     false
 }
 
+/// The fused split kernel (AVX2) for `gf256::split_sum` when this CPU has it, column by
+/// column, so that each 32 bytes of the secret and of the coefficient rows are loaded and
+/// split into nibbles once for all the shares. The caller has checked the shapes. False
+/// when the caller should go share by share.
+#[inline]
+pub(super) fn split_sum(
+    outputs: &mut [&mut [u8]],
+    at: usize,
+    secret: &[u8],
+    coefficients: &[u8],
+    consts: &[u8],
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked on the line above.
+            unsafe { x86::split_sum_avx2(outputs, at, secret, coefficients, consts) };
+            return true;
+        }
+    }
+    let _ = (outputs, at, secret, coefficients, consts);
+    false
+}
+
+/// Eight ChaCha12 blocks (RFC 8439 layout, nonce zero) under `key`, block counters
+/// `counter..counter + 8`, into `out`, with AVX2 when this CPU has it (false otherwise:
+/// the caller then uses the `chacha20` crate). The caller keeps `counter + 7` in range.
+#[inline]
+pub(super) fn chacha12_blocks8(key: &[u8; 32], counter: u32, out: &mut [u8; 512]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked on the line above.
+            unsafe { x86::chacha12_avx2(key, counter, out) };
+            return true;
+        }
+    }
+    let _ = (key, counter, out);
+    false
+}
+
 /// The kernel [`mul_add_slice`] takes on this CPU.
 pub(super) fn kernel() -> &'static str {
     #[cfg(target_arch = "x86_64")]
@@ -120,7 +161,14 @@ mod x86 {
         _mm256_shuffle_epi8, _mm256_srli_epi64, _mm256_storeu_si256, _mm256_xor_si256,
     };
 
-    use super::super::{mul_add_slice_portable, nibble_tables};
+    use core::arch::x86_64::{
+        _mm256_add_epi32, _mm256_or_si256, _mm256_permute2x128_si256, _mm256_set1_epi32,
+        _mm256_setr_epi8, _mm256_setr_epi32, _mm256_slli_epi32, _mm256_srli_epi32,
+        _mm256_unpackhi_epi32, _mm256_unpackhi_epi64, _mm256_unpacklo_epi32, _mm256_unpacklo_epi64,
+    };
+    use zeroize::Zeroize;
+
+    use super::super::{NIBBLE_TABLES, mul_add_slice_portable, nibble_tables};
 
     /// AVX2 kernel; falls back to the portable one if the CPU lacks AVX2.
     pub(super) fn mul_add_avx2_checked(dst: &mut [u8], src: &[u8], c: u8) {
@@ -325,6 +373,318 @@ mod x86 {
         }
         for k in 0..G {
             mul_add_slice_portable(tail, &rows[k][body..], consts[k]);
+        }
+    }
+
+    /// `gf256::split_sum` on AVX2, in passes of up to four coefficient rows, whose
+    /// nibbles then stay in registers; the first pass starts from the secret, later ones
+    /// from what the earlier pass left in the outputs.
+    #[target_feature(enable = "avx2")]
+    pub(super) fn split_sum_avx2(
+        outputs: &mut [&mut [u8]],
+        at: usize,
+        secret: &[u8],
+        coefficients: &[u8],
+        consts: &[u8],
+    ) {
+        let len = secret.len();
+        let degree = consts.len() / outputs.len().max(1);
+        if degree == 0 {
+            for out in outputs.iter_mut() {
+                out[at..at + len].copy_from_slice(secret);
+            }
+            return;
+        }
+        let mut offset = 0;
+        while offset < degree {
+            let plain = (offset == 0).then_some(secret);
+            let pass = Pass {
+                at,
+                len,
+                coefficients,
+                consts,
+                degree,
+                offset,
+            };
+            match degree - offset {
+                1 => split_pass::<1>(outputs, plain, &pass),
+                2 => split_pass::<2>(outputs, plain, &pass),
+                3 => split_pass::<3>(outputs, plain, &pass),
+                _ => split_pass::<4>(outputs, plain, &pass),
+            }
+            offset += 4;
+        }
+    }
+
+    /// The public shape of one pass of the split kernel.
+    struct Pass<'a> {
+        /// Where the piece starts in every output.
+        at: usize,
+        /// The piece's length.
+        len: usize,
+        /// `degree` rows of `len` coefficients.
+        coefficients: &'a [u8],
+        /// `consts[i * degree + k]`: the constant of row `k` for share `i`.
+        consts: &'a [u8],
+        degree: usize,
+        /// The first row of this pass.
+        offset: usize,
+    }
+
+    /// A row's 32 bytes split into low and high nibbles.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn nibbles(v: __m256i) -> (__m256i, __m256i) {
+        let nibble = _mm256_set1_epi8(0x0f);
+        (
+            _mm256_and_si256(v, nibble),
+            _mm256_and_si256(_mm256_srli_epi64::<4>(v), nibble),
+        )
+    }
+
+    /// How many shares one sweep over the columns serves: their tables and output
+    /// pointers are set up once per sweep.
+    const SWEEP: usize = 8;
+
+    /// One pass of the split kernel over rows `offset..offset + G`: for every share `i`,
+    /// `out_i = start ^ Σ_k consts[i * degree + offset + k] · row_{offset + k}` on bytes
+    /// `at..at + len` of each output, where the start is `plain` or, without it, the
+    /// output's own bytes. Shares go [`SWEEP`] at a time; within a sweep each 32-byte
+    /// column of the rows is loaded and split into nibbles once. A tail under 32 bytes is
+    /// computed the same way on zero-padded copies, which are wiped after.
+    #[target_feature(enable = "avx2")]
+    fn split_pass<const G: usize>(
+        outputs: &mut [&mut [u8]],
+        plain: Option<&[u8]>,
+        pass: &Pass<'_>,
+    ) {
+        let Pass {
+            at,
+            len,
+            coefficients,
+            consts,
+            degree,
+            offset,
+        } = *pass;
+        let rows: [&[u8]; G] =
+            core::array::from_fn(|k| &coefficients[(offset + k) * len..(offset + k + 1) * len]);
+        let plain = plain.map(|plain| &plain[..len]);
+        let body = len - len % 32;
+        for (sweep, group) in outputs.chunks_mut(SWEEP).enumerate() {
+            let shares = group.len();
+            // The tables of this sweep's public constants, [share][row].
+            let zero = _mm256_setzero_si256();
+            let mut tables = [[(zero, zero); G]; SWEEP];
+            for (s, share_tables) in tables.iter_mut().enumerate().take(shares) {
+                let first = (sweep * SWEEP + s) * degree + offset;
+                for (k, table) in share_tables.iter_mut().enumerate() {
+                    *table = broadcast_tables(consts[first + k]);
+                }
+            }
+            // Each output's piece, as a pointer for the column loop below.
+            let mut pieces = [core::ptr::null_mut::<u8>(); SWEEP];
+            for (piece, out) in pieces.iter_mut().zip(group.iter_mut()) {
+                *piece = out[at..at + len].as_mut_ptr();
+            }
+            let mut c = 0;
+            while c < body {
+                // SAFETY: every row is `len` bytes long and `c + 32 <= body <= len`.
+                let nibs: [(__m256i, __m256i); G] = core::array::from_fn(|k| {
+                    nibbles(unsafe {
+                        _mm256_loadu_si256(rows[k].as_ptr().add(c).cast::<__m256i>())
+                    })
+                });
+                // SAFETY: as above, inside `plain`.
+                let start = plain
+                    .map(|p| unsafe { _mm256_loadu_si256(p.as_ptr().add(c).cast::<__m256i>()) });
+                for (piece, share_tables) in pieces.iter().zip(&tables).take(shares) {
+                    // SAFETY: `piece` points at `len` bytes of one output, borrowed
+                    // mutably (and so distinct from every other) for this whole loop,
+                    // and `c + 32 <= body <= len`: the load and store stay inside it.
+                    unsafe {
+                        let dst = piece.add(c).cast::<__m256i>();
+                        let mut acc = match start {
+                            Some(v) => v,
+                            None => _mm256_loadu_si256(dst),
+                        };
+                        for k in 0..G {
+                            acc = _mm256_xor_si256(
+                                acc,
+                                _mm256_shuffle_epi8(share_tables[k].0, nibs[k].0),
+                            );
+                            acc = _mm256_xor_si256(
+                                acc,
+                                _mm256_shuffle_epi8(share_tables[k].1, nibs[k].1),
+                            );
+                        }
+                        _mm256_storeu_si256(dst, acc);
+                    }
+                }
+                c += 32;
+            }
+        }
+        if body == len {
+            return;
+        }
+        // The tail: the same column on zero-padded copies, so that a short secret (16
+        // bytes, say) takes the vector path too. Lengths are public.
+        let tail = len - body;
+        let mut padded_rows = [[0u8; 32]; G];
+        for (padded, row) in padded_rows.iter_mut().zip(&rows) {
+            padded[..tail].copy_from_slice(&row[body..]);
+        }
+        let mut padded_plain = [0u8; 32];
+        if let Some(plain) = plain {
+            padded_plain[..tail].copy_from_slice(&plain[body..]);
+        }
+        let mut padded_out = [0u8; 32];
+        // SAFETY: each padded row is a 32-byte array.
+        let nibs: [(__m256i, __m256i); G] = core::array::from_fn(|k| {
+            nibbles(unsafe { _mm256_loadu_si256(padded_rows[k].as_ptr().cast::<__m256i>()) })
+        });
+        for (i, out) in outputs.iter_mut().enumerate() {
+            let out = &mut out[at + body..at + len];
+            if plain.is_none() {
+                padded_out[..tail].copy_from_slice(out);
+            }
+            let src = if plain.is_some() {
+                &padded_plain
+            } else {
+                &padded_out
+            };
+            // SAFETY: `src` is a 32-byte array.
+            let mut acc = unsafe { _mm256_loadu_si256(src.as_ptr().cast::<__m256i>()) };
+            let first = i * degree + offset;
+            for k in 0..G {
+                let (low, high) = broadcast_tables(consts[first + k]);
+                acc = _mm256_xor_si256(acc, _mm256_shuffle_epi8(low, nibs[k].0));
+                acc = _mm256_xor_si256(acc, _mm256_shuffle_epi8(high, nibs[k].1));
+            }
+            // SAFETY: `padded_out` is a 32-byte array.
+            unsafe { _mm256_storeu_si256(padded_out.as_mut_ptr().cast::<__m256i>(), acc) };
+            out.copy_from_slice(&padded_out[..tail]);
+        }
+        padded_rows.as_flattened_mut().zeroize();
+        padded_plain[..].zeroize();
+        padded_out[..].zeroize();
+    }
+
+    /// The nibble tables of the public constant `c`, each in both 128-bit lanes, read
+    /// at an address chosen by `c` alone.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn broadcast_tables(c: u8) -> (__m256i, __m256i) {
+        let (low, high) = &NIBBLE_TABLES[usize::from(c)];
+        // SAFETY: `low` and `high` are 16-byte arrays; unaligned loads of 16 bytes.
+        unsafe {
+            (
+                _mm256_broadcastsi128_si256(_mm_loadu_si128(low.as_ptr().cast::<__m128i>())),
+                _mm256_broadcastsi128_si256(_mm_loadu_si128(high.as_ptr().cast::<__m128i>())),
+            )
+        }
+    }
+
+    /// One ChaCha quarter round on four of the sixteen state vectors.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn quarter_round(x: &mut [__m256i; 16], a: usize, b: usize, c: usize, d: usize) {
+        let rot16 = _mm256_setr_epi8(
+            2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11,
+            8, 9, 14, 15, 12, 13,
+        );
+        let rot8 = _mm256_setr_epi8(
+            3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14, 3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9,
+            10, 15, 12, 13, 14,
+        );
+        x[a] = _mm256_add_epi32(x[a], x[b]);
+        x[d] = _mm256_shuffle_epi8(_mm256_xor_si256(x[d], x[a]), rot16);
+        x[c] = _mm256_add_epi32(x[c], x[d]);
+        let t = _mm256_xor_si256(x[b], x[c]);
+        x[b] = _mm256_or_si256(_mm256_slli_epi32::<12>(t), _mm256_srli_epi32::<20>(t));
+        x[a] = _mm256_add_epi32(x[a], x[b]);
+        x[d] = _mm256_shuffle_epi8(_mm256_xor_si256(x[d], x[a]), rot8);
+        x[c] = _mm256_add_epi32(x[c], x[d]);
+        let t = _mm256_xor_si256(x[b], x[c]);
+        x[b] = _mm256_or_si256(_mm256_slli_epi32::<7>(t), _mm256_srli_epi32::<25>(t));
+    }
+
+    /// Eight ChaCha12 blocks at once, one 32-bit lane per block: the state word `w` of
+    /// every block lives in vector `w`. Pure add-rotate-xor on the key: no branch and no
+    /// address depends on it.
+    #[target_feature(enable = "avx2")]
+    pub(super) fn chacha12_avx2(key: &[u8; 32], counter: u32, out: &mut [u8; 512]) {
+        let word = |i: usize| {
+            i32::from_le_bytes([key[4 * i], key[4 * i + 1], key[4 * i + 2], key[4 * i + 3]])
+        };
+        // "expand 32-byte k", the key, the block counters, a zero nonce.
+        let init: [__m256i; 16] = [
+            _mm256_set1_epi32(0x6170_7865),
+            _mm256_set1_epi32(0x3320_646e),
+            _mm256_set1_epi32(0x7962_2d32),
+            _mm256_set1_epi32(0x6b20_6574),
+            _mm256_set1_epi32(word(0)),
+            _mm256_set1_epi32(word(1)),
+            _mm256_set1_epi32(word(2)),
+            _mm256_set1_epi32(word(3)),
+            _mm256_set1_epi32(word(4)),
+            _mm256_set1_epi32(word(5)),
+            _mm256_set1_epi32(word(6)),
+            _mm256_set1_epi32(word(7)),
+            _mm256_add_epi32(
+                _mm256_set1_epi32(counter as i32),
+                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+            ),
+            _mm256_setzero_si256(),
+            _mm256_setzero_si256(),
+            _mm256_setzero_si256(),
+        ];
+        let mut x = init;
+        for _ in 0..6 {
+            quarter_round(&mut x, 0, 4, 8, 12);
+            quarter_round(&mut x, 1, 5, 9, 13);
+            quarter_round(&mut x, 2, 6, 10, 14);
+            quarter_round(&mut x, 3, 7, 11, 15);
+            quarter_round(&mut x, 0, 5, 10, 15);
+            quarter_round(&mut x, 1, 6, 11, 12);
+            quarter_round(&mut x, 2, 7, 8, 13);
+            quarter_round(&mut x, 3, 4, 9, 14);
+        }
+        for (v, i) in x.iter_mut().zip(init) {
+            *v = _mm256_add_epi32(*v, i);
+        }
+        // Transpose: block j is lane j of every vector; words 0-7, then 8-15.
+        for half in 0..2 {
+            let a = &x[8 * half..8 * half + 8];
+            let t: [__m256i; 8] = core::array::from_fn(|i| {
+                let (p, q) = (a[2 * (i / 2)], a[2 * (i / 2) + 1]);
+                if i % 2 == 0 {
+                    _mm256_unpacklo_epi32(p, q)
+                } else {
+                    _mm256_unpackhi_epi32(p, q)
+                }
+            });
+            // For j < 4, u[j] holds the first four of these words of blocks j and j + 4
+            // (one per 128-bit lane), u[j + 4] the last four.
+            let u: [__m256i; 8] = core::array::from_fn(|j| {
+                let base = 4 * (j / 4);
+                let (lo, hi) = (t[base + (j % 4) / 2], t[base + 2 + (j % 4) / 2]);
+                if j % 2 == 0 {
+                    _mm256_unpacklo_epi64(lo, hi)
+                } else {
+                    _mm256_unpackhi_epi64(lo, hi)
+                }
+            });
+            for j in 0..4 {
+                let low = _mm256_permute2x128_si256::<0x20>(u[j], u[j + 4]);
+                let high = _mm256_permute2x128_si256::<0x31>(u[j], u[j + 4]);
+                let (first, second) = (j * 64 + half * 32, (j + 4) * 64 + half * 32);
+                // SAFETY: `first + 32` and `second + 32` are at most 512, the length of
+                // `out`: both unaligned 32-byte stores stay inside it.
+                unsafe {
+                    _mm256_storeu_si256(out.as_mut_ptr().add(first).cast::<__m256i>(), low);
+                    _mm256_storeu_si256(out.as_mut_ptr().add(second).cast::<__m256i>(), high);
+                }
+            }
         }
     }
 }
