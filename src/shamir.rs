@@ -847,9 +847,9 @@ fn lagrange_at(xs: &[u8], at: u8) -> Vec<u8> {
 /// - a forked child and its parent never share a split key: the child's first `T` comes
 ///   from a source reseeded from the OS.
 ///
-/// The keystream is made eight blocks at a time by the AVX2 kernel where the CPU has it
-/// (else by the `chacha20` crate; both give the same bytes). Its state and buffer are
-/// wiped when it is dropped.
+/// The keystream comes from the `chacha20` crate (its SIMD backend is chosen at run time)
+/// in blocks of [`KEYSTREAM_BLOCK`] bytes. Its state and buffer are wiped when it is
+/// dropped.
 pub struct CoefficientRng {
     /// This split's ChaCha12 key.
     key: Zeroizing<[u8; 32]>,
@@ -983,14 +983,6 @@ fn make_keystream(key: &[u8; 32], next_block: &mut u64, out: &mut [u8]) -> bool 
     let blocks = (out.len() / 64) as u64;
     if *next_block + blocks > STREAM_BLOCKS {
         return false;
-    }
-    // Below 2^32: checked on the line above.
-    let counter = *next_block as u32;
-    if let Ok(full) = <&mut [u8; KEYSTREAM_BLOCK]>::try_from(&mut *out)
-        && gf256::chacha12_blocks8(key, counter, full)
-    {
-        *next_block += blocks;
-        return true;
     }
     let mut cipher = ChaCha12::new(key.into(), (&[0u8; 12]).into());
     cipher.seek(*next_block * 64);

@@ -289,7 +289,7 @@ const CASES: &[Case] = &[
     ),
     real("shamir::combine_into + Combiner", shamir_combine_into),
     real(
-        "shamir::CoefficientRng keystream (ChaCha12, 8-block AVX2 kernel) under a secret key",
+        "shamir::CoefficientRng keystream (ChaCha12, the chacha20 crate) under a secret key",
         coefficient_keystream,
     ),
     real("shamir::check_consistency", shamir_check_consistency).declassifying(&[Declassified {
@@ -814,8 +814,8 @@ fn shamir_split_into() -> Result<(), String> {
 }
 
 /// The split generator's keystream under a key marked secret, drawn in pieces that take
-/// every way it is made (four blocks by the `chacha20` crate for a small first draw,
-/// eight by the AVX2 kernel into its buffer and straight into the destination), checked
+/// every way it is made (a small first draw, into the generator's buffer and straight
+/// into the destination), checked
 /// against the `chacha20` crate on a public copy of the key.
 fn coefficient_keystream() -> Result<(), String> {
     use chacha20::ChaCha12;

@@ -231,15 +231,6 @@ pub(crate) fn split_sum(
     }
 }
 
-/// Eight ChaCha12 blocks (RFC 8439: 32-bit counter, zero nonce) under `key` from block
-/// `counter` on, with the AVX2 kernel when the CPU has it; false without it (the caller
-/// falls back to the `chacha20` crate). `counter + 7` must not overflow (the caller
-/// checks). Constant time in the key. Lives here because this is the module whose
-/// vector code may use `unsafe`.
-pub(crate) fn chacha12_blocks8(key: &[u8; 32], counter: u32, out: &mut [u8; 512]) -> bool {
-    simd::chacha12_blocks8(key, counter, out)
-}
-
 /// [`mul_sum`] on the portable kernel only, for tests and the constant-time gate on a
 /// CPU where the vector kernels are taken. Same public/secret split as [`mul_sum`].
 pub fn mul_sum_portable(dst: &mut [u8], plain: Option<&[u8]>, rows: &[&[u8]], consts: &[u8]) {

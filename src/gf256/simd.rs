@@ -68,23 +68,6 @@ pub(super) fn split_sum(
     false
 }
 
-/// Eight ChaCha12 blocks (RFC 8439 layout, nonce zero) under `key`, block counters
-/// `counter..counter + 8`, into `out`, with AVX2 when this CPU has it (false otherwise:
-/// the caller then uses the `chacha20` crate). The caller keeps `counter + 7` in range.
-#[inline]
-pub(super) fn chacha12_blocks8(key: &[u8; 32], counter: u32, out: &mut [u8; 512]) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked on the line above.
-            unsafe { x86::chacha12_avx2(key, counter, out) };
-            return true;
-        }
-    }
-    let _ = (key, counter, out);
-    false
-}
-
 /// The kernel [`mul_add_slice`] takes on this CPU.
 pub(super) fn kernel() -> &'static str {
     #[cfg(target_arch = "x86_64")]
@@ -161,11 +144,6 @@ mod x86 {
         _mm256_shuffle_epi8, _mm256_srli_epi64, _mm256_storeu_si256, _mm256_xor_si256,
     };
 
-    use core::arch::x86_64::{
-        _mm256_add_epi32, _mm256_or_si256, _mm256_permute2x128_si256, _mm256_set1_epi32,
-        _mm256_setr_epi8, _mm256_setr_epi32, _mm256_slli_epi32, _mm256_srli_epi32,
-        _mm256_unpackhi_epi32, _mm256_unpackhi_epi64, _mm256_unpacklo_epi32, _mm256_unpacklo_epi64,
-    };
     use zeroize::Zeroize;
 
     use super::super::{NIBBLE_TABLES, mul_add_slice_portable, nibble_tables};
@@ -581,110 +559,6 @@ mod x86 {
                 _mm256_broadcastsi128_si256(_mm_loadu_si128(low.as_ptr().cast::<__m128i>())),
                 _mm256_broadcastsi128_si256(_mm_loadu_si128(high.as_ptr().cast::<__m128i>())),
             )
-        }
-    }
-
-    /// One ChaCha quarter round on four of the sixteen state vectors.
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    fn quarter_round(x: &mut [__m256i; 16], a: usize, b: usize, c: usize, d: usize) {
-        let rot16 = _mm256_setr_epi8(
-            2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11,
-            8, 9, 14, 15, 12, 13,
-        );
-        let rot8 = _mm256_setr_epi8(
-            3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14, 3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9,
-            10, 15, 12, 13, 14,
-        );
-        x[a] = _mm256_add_epi32(x[a], x[b]);
-        x[d] = _mm256_shuffle_epi8(_mm256_xor_si256(x[d], x[a]), rot16);
-        x[c] = _mm256_add_epi32(x[c], x[d]);
-        let t = _mm256_xor_si256(x[b], x[c]);
-        x[b] = _mm256_or_si256(_mm256_slli_epi32::<12>(t), _mm256_srli_epi32::<20>(t));
-        x[a] = _mm256_add_epi32(x[a], x[b]);
-        x[d] = _mm256_shuffle_epi8(_mm256_xor_si256(x[d], x[a]), rot8);
-        x[c] = _mm256_add_epi32(x[c], x[d]);
-        let t = _mm256_xor_si256(x[b], x[c]);
-        x[b] = _mm256_or_si256(_mm256_slli_epi32::<7>(t), _mm256_srli_epi32::<25>(t));
-    }
-
-    /// Eight ChaCha12 blocks at once, one 32-bit lane per block: the state word `w` of
-    /// every block lives in vector `w`. Pure add-rotate-xor on the key: no branch and no
-    /// address depends on it.
-    #[target_feature(enable = "avx2")]
-    pub(super) fn chacha12_avx2(key: &[u8; 32], counter: u32, out: &mut [u8; 512]) {
-        let word = |i: usize| {
-            i32::from_le_bytes([key[4 * i], key[4 * i + 1], key[4 * i + 2], key[4 * i + 3]])
-        };
-        // "expand 32-byte k", the key, the block counters, a zero nonce.
-        let init: [__m256i; 16] = [
-            _mm256_set1_epi32(0x6170_7865),
-            _mm256_set1_epi32(0x3320_646e),
-            _mm256_set1_epi32(0x7962_2d32),
-            _mm256_set1_epi32(0x6b20_6574),
-            _mm256_set1_epi32(word(0)),
-            _mm256_set1_epi32(word(1)),
-            _mm256_set1_epi32(word(2)),
-            _mm256_set1_epi32(word(3)),
-            _mm256_set1_epi32(word(4)),
-            _mm256_set1_epi32(word(5)),
-            _mm256_set1_epi32(word(6)),
-            _mm256_set1_epi32(word(7)),
-            _mm256_add_epi32(
-                _mm256_set1_epi32(counter as i32),
-                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-            ),
-            _mm256_setzero_si256(),
-            _mm256_setzero_si256(),
-            _mm256_setzero_si256(),
-        ];
-        let mut x = init;
-        for _ in 0..6 {
-            quarter_round(&mut x, 0, 4, 8, 12);
-            quarter_round(&mut x, 1, 5, 9, 13);
-            quarter_round(&mut x, 2, 6, 10, 14);
-            quarter_round(&mut x, 3, 7, 11, 15);
-            quarter_round(&mut x, 0, 5, 10, 15);
-            quarter_round(&mut x, 1, 6, 11, 12);
-            quarter_round(&mut x, 2, 7, 8, 13);
-            quarter_round(&mut x, 3, 4, 9, 14);
-        }
-        for (v, i) in x.iter_mut().zip(init) {
-            *v = _mm256_add_epi32(*v, i);
-        }
-        // Transpose: block j is lane j of every vector; words 0-7, then 8-15.
-        for half in 0..2 {
-            let a = &x[8 * half..8 * half + 8];
-            let t: [__m256i; 8] = core::array::from_fn(|i| {
-                let (p, q) = (a[2 * (i / 2)], a[2 * (i / 2) + 1]);
-                if i % 2 == 0 {
-                    _mm256_unpacklo_epi32(p, q)
-                } else {
-                    _mm256_unpackhi_epi32(p, q)
-                }
-            });
-            // For j < 4, u[j] holds the first four of these words of blocks j and j + 4
-            // (one per 128-bit lane), u[j + 4] the last four.
-            let u: [__m256i; 8] = core::array::from_fn(|j| {
-                let base = 4 * (j / 4);
-                let (lo, hi) = (t[base + (j % 4) / 2], t[base + 2 + (j % 4) / 2]);
-                if j % 2 == 0 {
-                    _mm256_unpacklo_epi64(lo, hi)
-                } else {
-                    _mm256_unpackhi_epi64(lo, hi)
-                }
-            });
-            for j in 0..4 {
-                let low = _mm256_permute2x128_si256::<0x20>(u[j], u[j + 4]);
-                let high = _mm256_permute2x128_si256::<0x31>(u[j], u[j + 4]);
-                let (first, second) = (j * 64 + half * 32, (j + 4) * 64 + half * 32);
-                // SAFETY: `first + 32` and `second + 32` are at most 512, the length of
-                // `out`: both unaligned 32-byte stores stay inside it.
-                unsafe {
-                    _mm256_storeu_si256(out.as_mut_ptr().add(first).cast::<__m256i>(), low);
-                    _mm256_storeu_si256(out.as_mut_ptr().add(second).cast::<__m256i>(), high);
-                }
-            }
         }
     }
 }
