@@ -460,7 +460,8 @@ fn generations_past_64_bits_are_refused_with_the_byte_offset() {
 fn format_2_fields_in_a_format_1_file_are_refused_and_the_file_unchanged() {
     let (_dir, path, _) = v1_copy();
     let good = fs::read(&path).unwrap();
-    let cases: [(&str, fn(&mut serde_json::Value), &str); 3] = [
+    type Edit = fn(&mut serde_json::Value);
+    let cases: [(&str, Edit, &str); 3] = [
         (
             "generation",
             |h| h["generation"] = 4.into(),
