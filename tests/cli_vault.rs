@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 
 use svault::secret::SecretBytes;
 use svault::vault::format::to_hex;
-use svault::vault::{Draft, Plan};
+use svault::vault::{Draft, Plan, Vault};
 
 const NAMES: [&str; 8] = [
     "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi",
@@ -80,6 +80,11 @@ struct Fixture {
 }
 
 impl Fixture {
+    /// The vault file's generation, read with the library.
+    fn generation(&self) -> u64 {
+        Vault::open(&self.vault).unwrap().header().generation
+    }
+
     fn new() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let vault = dir.path().join("app.svault");
@@ -269,34 +274,42 @@ fn status_shows_the_header_and_no_secret() {
     let out = ok(&["status", f.v()], b"");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], format!("vault: {}", f.v()));
-    assert_eq!(lines[1], "format version: 1");
-    assert_eq!(lines[2], format!("vault id: {}", f.id));
-    assert!(lines[3].starts_with("created: ") && lines[3].ends_with(" UTC"));
-    assert_eq!(lines[4], "threshold: 3 of 8 officers");
+    assert_eq!(lines[1], "format version: 2");
+    assert_eq!(lines[2], format!("generation: {}", f.generation()));
+    assert_eq!(lines[3], format!("vault id: {}", f.id));
+    assert!(lines[4].starts_with("created: ") && lines[4].ends_with(" UTC"));
+    assert_eq!(lines[5], "threshold: 3 of 8 officers");
     assert!(
-        lines[5].starts_with("split: SLIP-0039 identifier "),
+        lines[6].starts_with("split: SLIP-0039 identifier "),
         "{out}"
     );
-    assert_eq!(lines[6], "officers:");
-    assert_eq!(lines[7], "  alice (group officers, member 1)");
-    assert_eq!(lines[11], "  erin (group officers, member 5, keyslot)");
-    assert_eq!(lines[15], "keyslots: erin");
+    assert_eq!(lines[7], "officers:");
+    assert_eq!(lines[8], "  alice (group officers, member 1, drill key)");
+    assert_eq!(
+        lines[12],
+        "  erin (group officers, member 5, keyslot, drill key)"
+    );
+    assert_eq!(lines[16], "drill keys: every officer has one");
+    assert_eq!(lines[17], "keyslots: erin");
     assert!(
-        lines[16].starts_with("ceremony: ")
-            && lines[16].ends_with(
+        lines[18].starts_with("ceremony: ")
+            && lines[18].ends_with(
                 ", scripted, verified: alice, bob, carol, dave, erin, frank, grace, heidi"
             )
     );
-    assert_eq!(lines[17], "retired splits: none");
+    assert_eq!(lines[19], "retired splits: none");
     assert_eq!(
-        lines[18],
+        lines[20],
         "credentials: not readable without the key (names and count are encrypted)"
     );
     assert!(!out.contains("db/password") && !out.contains("hunter2"));
 
     let json: serde_json::Value =
         serde_json::from_str(&ok(&["status", f.v(), "--json"], b"")).unwrap();
-    assert_eq!(json["format_version"], 1);
+    assert_eq!(json["format_version"], 2);
+    assert_eq!(json["generation"], f.generation());
+    assert_eq!(json["officers"][0]["drill_key"], true);
+    assert_eq!(json["officers_without_drill_key"], serde_json::json!([]));
     assert_eq!(json["vault_id"], f.id.as_str());
     assert_eq!(json["split"]["groups"][0]["member_threshold"], 3);
     assert_eq!(json["split"]["groups"][0]["members"], 8);
@@ -562,7 +575,7 @@ fn truncated_file_is_refused() {
 fn newer_format_version_is_refused_and_the_file_untouched() {
     let f = Fixture::new();
     let mut bytes = std::fs::read(&f.vault).unwrap();
-    assert!(bytes.starts_with(b"svault-vault 1\n"));
+    assert!(bytes.starts_with(b"svault-vault 2\n"));
     bytes[13] = b'7';
     std::fs::write(&f.vault, &bytes).unwrap();
     let q = f.quorum(&["alice", "bob", "carol"]);
@@ -574,7 +587,7 @@ fn newer_format_version_is_refused_and_the_file_untouched() {
     ] {
         let err = fails(&a, b"value", 1);
         assert!(
-            err.contains("this vault uses format version 7, but this program reads versions up to 1; upgrade svault (the file was not changed)"),
+            err.contains("this vault uses format version 7, but this program reads versions up to 2; upgrade svault (the file was not changed)"),
             "{err}"
         );
     }

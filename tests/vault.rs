@@ -289,9 +289,9 @@ fn keyslot_refusals_name_the_officer() {
 fn a_newer_format_version_is_refused_and_the_file_untouched() {
     let f = fixture(2, &["a", "b", "c"]);
     let mut bytes = fs::read(&f.path).unwrap();
-    let prefix = b"svault-vault 1\n";
+    let prefix = b"svault-vault 2\n";
     assert!(bytes.starts_with(prefix));
-    bytes.splice(..prefix.len(), b"svault-vault 2\n".iter().copied());
+    bytes.splice(..prefix.len(), b"svault-vault 3\n".iter().copied());
     fs::write(&f.path, &bytes).unwrap();
     let modified = fs::metadata(&f.path).unwrap().modified().unwrap();
     let err = Vault::open(&f.path).unwrap_err();
@@ -300,16 +300,16 @@ fn a_newer_format_version_is_refused_and_the_file_untouched() {
             &err,
             OpenError::Format {
                 source: FormatError::NewerVersion {
-                    found: 2,
-                    supported: 1
+                    found: 3,
+                    supported: 2
                 },
                 ..
             }
         ),
         "{err}"
     );
-    assert!(err.to_string().contains("format version 2"), "{err}");
-    assert!(err.to_string().contains("up to 1"), "{err}");
+    assert!(err.to_string().contains("format version 3"), "{err}");
+    assert!(err.to_string().contains("up to 2"), "{err}");
     assert_eq!(fs::read(&f.path).unwrap(), bytes);
     assert_eq!(fs::metadata(&f.path).unwrap().modified().unwrap(), modified);
 }
@@ -520,7 +520,7 @@ fn tampered_outcome(path: &Path, words: &[String]) -> Result<Vec<u8>, (&'static 
 #[test]
 fn every_header_field_edit_is_refused_and_never_gives_a_credential() {
     type Edit = fn(&mut serde_json::Value);
-    let edits: [(&str, Edit); 16] = [
+    let edits: [(&str, Edit); 20] = [
         ("officer name", |h| {
             h["officers"][1]["name"] = "mallory".into()
         }),
@@ -563,6 +563,21 @@ fn every_header_field_edit_is_refused_and_never_gives_a_credential() {
             h["payload"]["salt"] = "00".repeat(32).into()
         }),
         ("created time", |h| h["created"] = 1.into()),
+        ("generation raised", |h| {
+            h["generation"] = (h["generation"].as_u64().unwrap() + 1).into()
+        }),
+        ("generation lowered", |h| {
+            h["generation"] = (h["generation"].as_u64().unwrap() - 1).into()
+        }),
+        ("drill keys swapped", |h| {
+            let a = h["officers"][0]["drill_key"].take();
+            let b = h["officers"][1]["drill_key"].take();
+            h["officers"][0]["drill_key"] = b;
+            h["officers"][1]["drill_key"] = a;
+        }),
+        ("drill key removed", |h| {
+            h["officers"][1]["drill_key"] = serde_json::Value::Null
+        }),
     ];
     let f = keyslot_fixture(b"pass");
     let good = fs::read(&f.path).unwrap();
@@ -586,8 +601,13 @@ fn every_header_field_edit_is_refused_and_never_gives_a_credential() {
         eprintln!("{field}: refused at {stage}: {message}");
         *refused_at.entry(stage).or_insert(0) += 1;
     }
-    // The version line too: a newer one is refused at open, an older one likewise.
-    for version in [&b"svault-vault 2\n"[..], b"svault-vault 0\n"] {
+    // The version line too: a newer one is refused at open, an older one likewise (a
+    // format-1 line over a format-2 header: it has fields format 1 never had).
+    for version in [
+        &b"svault-vault 3\n"[..],
+        b"svault-vault 1\n",
+        b"svault-vault 0\n",
+    ] {
         let mut bytes = good.clone();
         bytes.splice(..version.len(), version.iter().copied());
         fs::write(&f.path, &bytes).unwrap();

@@ -3,8 +3,12 @@
 //!
 //! Each directory holds `vault.svault`, `shares.txt` (one share per line; the first
 //! `threshold` lines unseal it) and `expected.txt` (`name = value`, one per line).
-//! `SVAULT_WRITE_VECTOR=v1 cargo test --test vault_vectors` writes a new directory
+//! `SVAULT_WRITE_VECTOR=v2 cargo test --test vault_vectors` writes a new directory
 //! (for a new format version only: released ones are never rewritten).
+//!
+//! Beyond opening, each version's own fields are checked: `v1` has no generation and
+//! no drill keys; `v2` (and later) has a generation and every officer's drill key,
+//! derived from the share in `shares.txt` (FORMAT.md §4.1).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
 
@@ -12,7 +16,8 @@ use std::fs;
 use std::path::PathBuf;
 
 use svault::secret::SecretBytes;
-use svault::vault::{Draft, Plan, Vault};
+use svault::share::slip39;
+use svault::vault::{Draft, DrillKey, Plan, Vault};
 
 fn vectors() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vectors/vault")
@@ -32,6 +37,24 @@ fn every_released_version_opens() {
         let shares = fs::read_to_string(dir.join("shares.txt")).unwrap();
         let expected = fs::read_to_string(dir.join("expected.txt")).unwrap();
         let mut sealed = Vault::open(dir.join("vault.svault")).unwrap();
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let version: u32 = name.trim_start_matches('v').parse().unwrap();
+        assert_eq!(sealed.format_version(), version, "{name}");
+        let header = sealed.header();
+        if version == 1 {
+            assert_eq!(header.generation, 0, "{name}");
+            assert_eq!(
+                header.officers_without_drill_key().len(),
+                header.officers.len()
+            );
+        } else {
+            assert!(header.generation >= 1, "{name}");
+            for (officer, words) in header.officers.iter().zip(shares.lines()) {
+                let share = slip39::parse(words).unwrap();
+                let key = DrillKey::derive(&share, &header.vault_id.0, &officer.name);
+                assert_eq!(officer.drill_key(), Some(key.verifying_key()), "{name}");
+            }
+        }
         let threshold = usize::from(sealed.header().split.groups[0].member_threshold);
         for line in shares.lines().take(threshold) {
             sealed.submit_text(line).unwrap();
@@ -51,7 +74,10 @@ fn every_released_version_opens() {
         assert_eq!(vault.list().len(), count, "{}", dir.display());
         opened += 1;
     }
-    assert!(opened >= 1, "no vault vectors found");
+    assert!(
+        opened >= 2,
+        "the v1 and v2 vault vectors were not both found"
+    );
 }
 
 fn write(version: &str) {

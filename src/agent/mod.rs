@@ -15,7 +15,8 @@
 //! - [`server`]: [`Agent`], its sockets, threads, timeouts, expiry and audit events;
 //! - [`client`]: [`Client`], used by the `svault` command and by applications;
 //! - [`policy`]: who may ask for what; [`audit`]: the JSON-lines audit log;
-//! - [`limits`]: the keyslot derivation queue and the guess throttle.
+//! - [`limits`]: the keyslot derivation queue and the guess throttle;
+//! - [`generation`]: the highest vault generation served, against rollbacks.
 //!
 //! The agent adds no cryptography: it drives [`crate::vault`] exactly as a program
 //! unsealing its own vault would.
@@ -23,6 +24,7 @@
 pub mod audit;
 pub mod bao;
 pub mod client;
+pub mod generation;
 pub mod limits;
 pub mod policy;
 pub mod protocol;

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::json;
 
 use super::audit::{Audit, Coalesced};
+use super::generation::{self, StateError};
 use super::limits::{Deriver, QueueRefusal, Throttle};
 use super::policy::{Peer, Policy};
 use super::protocol::{
@@ -66,6 +67,10 @@ pub struct Config {
     /// The memory, in bytes, all keyslot derivations together may use at once. A
     /// keyslot that needs more than this is refused.
     pub keyslot_memory: u64,
+    /// Where the agent remembers the highest vault generation it has served
+    /// ([`super::generation`]); `None`: beside the socket. The command sets it from
+    /// `$STATE_DIRECTORY`.
+    pub state_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -88,6 +93,7 @@ impl Config {
             keyslot_workers: 1,
             keyslot_queue: 4,
             keyslot_memory: 256 << 20,
+            state_dir: None,
         }
     }
 }
@@ -130,6 +136,9 @@ pub enum AgentError {
     /// A thread could not be started.
     #[error("cannot start a thread: {0}")]
     Thread(io::Error),
+    /// The file remembering the highest generation served cannot be read.
+    #[error(transparent)]
+    Generation(#[from] StateError),
 }
 
 /// What [`harden_process`] achieved.
@@ -249,6 +258,10 @@ struct State {
     unsealed_at: Option<u64>,
     /// Progress as it stood when the vault was unsealed.
     last_progress: Option<Progress>,
+    /// The file remembering the highest generation of this vault served.
+    generation_file: PathBuf,
+    /// That generation (0: none yet), or why it cannot be read.
+    served: Result<u64, String>,
 }
 
 fn now() -> u64 {
@@ -286,6 +299,12 @@ impl Agent {
         }
         let sealed = Vault::open(&config.vault)?;
         let opener = Arc::new(Vault::open(&config.vault)?);
+        let generation_file = generation::state_path(
+            config.state_dir.as_deref(),
+            &config.socket,
+            &sealed.header().vault_id.0,
+        );
+        let served = generation::read(&generation_file)?.unwrap_or(0);
         let own_uid = nix::unistd::geteuid().as_raw();
         let policy = config
             .policy
@@ -322,6 +341,8 @@ impl Agent {
                 started: None,
                 unsealed_at: None,
                 last_progress: None,
+                generation_file: generation_file.clone(),
+                served: Ok(served),
             }),
             audit,
             bad_requests: Coalesced::new("bad_request"),
@@ -380,8 +401,16 @@ impl Agent {
                 "systemd_socket": config.systemd_socket.as_ref().map(|p| p.display().to_string()),
                 "expire_secs": config.expire.map(|d| d.as_secs()),
                 "sealed": true,
+                "generation_file": generation_file.display().to_string(),
+                "generation_served": served,
             }),
         );
+        if let Some(message) = rollback_refusal(&shared.read()) {
+            shared.audit.event(
+                "rollback",
+                json!({ "result": "refused", "reason": message }),
+            );
+        }
         Ok(agent)
     }
 
@@ -941,8 +970,16 @@ fn submit_words(shared: &Shared, peer: &Peer, words: &SecretText) -> Response {
     if let Some(denied) = unseal_denied(shared, peer) {
         return denied;
     }
-    if shared.read().unsealed.is_some() {
-        return already_unsealed(shared, peer);
+    {
+        let state = shared.read();
+        if state.unsealed.is_some() {
+            drop(state);
+            return already_unsealed(shared, peer);
+        }
+        if let Some(message) = rollback_refusal(&state) {
+            drop(state);
+            return refused(shared, peer, None, message);
+        }
     }
     match slip39::parse(words.expose()) {
         Ok(share) => accept(shared, peer, share),
@@ -967,6 +1004,10 @@ fn submit_keyslot(shared: &Shared, peer: &Peer, officer: &str, passphrase: Secre
         if state.unsealed.is_some() {
             drop(state);
             return already_unsealed(shared, peer);
+        }
+        if let Some(message) = rollback_refusal(&state) {
+            drop(state);
+            return refused(shared, peer, Some(officer), message);
         }
         Arc::clone(&state.opener)
     };
@@ -1075,11 +1116,52 @@ fn submit_message(e: &SubmitError) -> String {
     }
 }
 
+/// Why the vault file may not be unsealed: it is older than a generation this agent
+/// has already served (a rollback), or the agent cannot tell. `None`: it may.
+fn rollback_refusal(state: &State) -> Option<String> {
+    let file = state.sealed.header().generation;
+    match &state.served {
+        Err(reason) => Some(reason.clone()),
+        Ok(served) if file < *served => Some(format!(
+            "{} is generation {file}, older than generation {served}, which this agent has already served: it is an older copy of the vault (a restored backup or a rollback), and is refused; put the current file back, or, if this copy must be used, remove {} (the agent's memory of the generation) and restart the agent",
+            state.vault_path.display(),
+            state.generation_file.display()
+        )),
+        Ok(_) => None,
+    }
+}
+
+/// Remembers `generation` as served when it is newer than what was remembered. A
+/// failure to write is logged; the vault stays as it is.
+fn remember_generation(shared: &Shared, state: &mut State, generation: u64) {
+    if state
+        .served
+        .as_ref()
+        .is_ok_and(|served| generation <= *served)
+    {
+        return;
+    }
+    match generation::write(&state.generation_file, generation) {
+        Ok(()) => state.served = Ok(generation),
+        Err(e) => {
+            // Kept in memory: this run still refuses older files.
+            state.served = Ok(generation);
+            shared
+                .audit
+                .event("generation_error", json!({ "error": e.to_string() }));
+        }
+    }
+}
+
 fn accept(shared: &Shared, peer: &Peer, share: Slip39Share) -> Response {
     let mut state = shared.write();
     if state.unsealed.is_some() {
         drop(state);
         return already_unsealed(shared, peer);
+    }
+    if let Some(message) = rollback_refusal(&state) {
+        drop(state);
+        return refused(shared, peer, None, message);
     }
     let (officer, group, member) = match state.sealed.identify(&share) {
         Ok(o) => (o.name.clone(), o.group, o.member),
@@ -1123,6 +1205,9 @@ fn accept(shared: &Shared, peer: &Peer, share: Slip39Share) -> Response {
                 // Nothing needs a share once unsealed: wipe every copy now. Only the
                 // public record of who submitted stays, for status.
                 unsealed.forget_shares();
+                // Authenticated now: the payload opened under this header.
+                let generation = unsealed.header().generation;
+                remember_generation(shared, &mut state, generation);
                 state.sealed.reset();
                 state.unsealed = Some(unsealed);
                 state.last_progress = Some(progress);
@@ -1223,6 +1308,19 @@ fn seal(shared: &Shared, peer: &Peer) -> Response {
     });
     match reopened {
         Ok((sealed, opener)) => {
+            if sealed.header().vault_id != state.sealed.header().vault_id {
+                // Another vault now at the path: its own generation file counts.
+                let dir = state
+                    .generation_file
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default();
+                state.generation_file =
+                    generation::state_path(Some(&dir), Path::new(""), &sealed.header().vault_id.0);
+                state.served = generation::read(&state.generation_file)
+                    .map(|g| g.unwrap_or(0))
+                    .map_err(|e| e.to_string());
+            }
             state.sealed = sealed;
             state.opener = Arc::new(opener);
         }
@@ -1339,6 +1437,8 @@ fn set(shared: &Shared, peer: &Peer, name: &str, value: SecretBytes) -> Response
     }
     match vault.save() {
         Ok(()) => {
+            let generation = vault.header().generation;
+            remember_generation(shared, &mut state, generation);
             drop(state);
             credential_event(shared, peer, "set", name, "saved");
             Response::Saved { existed: true }
@@ -1379,6 +1479,8 @@ fn remove(shared: &Shared, peer: &Peer, name: &str) -> Response {
     vault.remove(name);
     match vault.save() {
         Ok(()) => {
+            let generation = vault.header().generation;
+            remember_generation(shared, &mut state, generation);
             drop(state);
             credential_event(shared, peer, "rm", name, "saved");
             Response::Saved { existed: true }

@@ -81,6 +81,7 @@ pub fn run_agent(args: AgentArgs) -> Result<Zeroizing<String>, Failure> {
         .thread_block()
         .map_err(|e| Failure::new("cannot block signals").because(e))?;
     let mut config = Config::new(&args.vault, &args.socket);
+    config.state_dir = svault::agent::generation::state_directory_from_env();
     config.systemd_socket = args.systemd_socket;
     config.expire = (args.expire > 0).then(|| Duration::from_secs(args.expire));
     config.keyslot_memory = args.keyslot_memory.saturating_mul(1 << 20);

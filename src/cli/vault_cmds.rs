@@ -14,7 +14,7 @@ use super::{Failure, agent, sanitize};
 use svault::prompt::{Console, read_passphrase_file, read_share_file};
 use svault::secret::SecretBytes;
 use svault::share::slip39::{self, Slip39Share};
-use svault::vault::format::{Header, Officer, to_hex};
+use svault::vault::format::{Header, Officer, VERSION, to_hex};
 use svault::vault::{Sealed, Unsealed, valid_name};
 
 type Output = Result<Zeroizing<String>, Failure>;
@@ -268,7 +268,17 @@ fn status_text(path: &Path, version: u32, header: &Header) -> String {
         out.push('\n');
     };
     line(format!("vault: {}", sanitize(&path.display().to_string())));
-    line(format!("format version: {version}"));
+    if version < VERSION {
+        line(format!(
+            "format version: {version} (written as format {VERSION} at its next save)"
+        ));
+    } else {
+        line(format!("format version: {version}"));
+    }
+    line(format!(
+        "generation: {}",
+        generation_text(header.generation)
+    ));
     line(format!("vault id: {}", to_hex(&header.vault_id.0)));
     line(format!("created: {}", utc(header.created)));
     let count = |g: usize| {
@@ -313,10 +323,25 @@ fn status_text(path: &Path, version: u32, header: &Header) -> String {
             .map(|g| sanitize(&g.name))
             .unwrap_or_default();
         let slot = if o.slot.is_some() { ", keyslot" } else { "" };
+        let drill = if o.drill_key.is_some() {
+            ", drill key"
+        } else {
+            ", no drill key yet"
+        };
         line(format!(
-            "  {} (group {group}, member {}{slot})",
+            "  {} (group {group}, member {}{slot}{drill})",
             sanitize(&o.name),
             u16::from(o.member) + 1
+        ));
+    }
+    let keyless = header.officers_without_drill_key();
+    if keyless.is_empty() {
+        line("drill keys: every officer has one".into());
+    } else {
+        line(format!(
+            "drill keys: {} {} none yet; {NO_DRILL_KEY_HINT}",
+            sanitize(&keyless.join(", ")),
+            if keyless.len() == 1 { "has" } else { "have" },
         ));
     }
     let slots: Vec<String> = header
@@ -367,6 +392,18 @@ fn status_text(path: &Path, version: u32, header: &Header) -> String {
     out
 }
 
+/// How an officer without a drill key gets one (`status`).
+const NO_DRILL_KEY_HINT: &str = "an officer gains one when their share (or keyslot) is among those entered for a command that saves the vault (`svault set`, `svault rm`, `svault add-officer`), and every officer gains one at `svault rekey`";
+
+/// A header's generation as `status` shows it.
+fn generation_text(generation: u64) -> String {
+    if generation == 0 {
+        "none (a format-1 file; generations start at its next save)".into()
+    } else {
+        generation.to_string()
+    }
+}
+
 /// What `status` says of a vault whose keyslot holders alone meet the threshold.
 const KEYSLOT_QUORUM_WARNING: &str = "keyslot holders alone can unseal this vault: the file and their passphrases open it (and every backup of it) without any share; rekey, or drop keyslots, to end this";
 
@@ -375,6 +412,7 @@ fn status_json(path: &Path, version: u32, header: &Header) -> serde_json::Value 
     serde_json::json!({
         "vault": path.display().to_string(),
         "format_version": version,
+        "generation": header.generation,
         "vault_id": to_hex(&header.vault_id.0),
         "created": header.created,
         "split": {
@@ -393,7 +431,9 @@ fn status_json(path: &Path, version: u32, header: &Header) -> serde_json::Value 
             "group": o.group,
             "member": o.member,
             "keyslot": o.slot.is_some(),
+            "drill_key": o.drill_key.is_some(),
         })).collect::<Vec<_>>(),
+        "officers_without_drill_key": header.officers_without_drill_key(),
         "ceremony": header.ceremony.as_ref().map(|c| serde_json::json!({
             "date": c.date,
             "method": c.method,

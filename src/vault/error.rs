@@ -94,6 +94,15 @@ pub enum SubmitError {
         /// The officer whose position it claims.
         officer: String,
     },
+    /// The share matches the officer's commitment, but the header holds another drill
+    /// public key for them.
+    #[error(
+        "this share matches {officer}'s commitment but not {officer}'s drill key in the header; the header was changed or damaged: check the file against its backup"
+    )]
+    DrillKeyMismatch {
+        /// The officer.
+        officer: String,
+    },
     /// This officer's share was already entered.
     #[error("{officer}'s share was already entered; progress is unchanged")]
     AlreadySubmitted {

@@ -1,7 +1,7 @@
 //! The vault file's framing and header, as specified in `docs/FORMAT.md`.
 //!
 //! ```text
-//! svault-vault 1\n            magic and format version (FORMAT.md §1)
+//! svault-vault 2\n            magic and format version (FORMAT.md §1)
 //! {"vault_id":…}\n            header: one line of JSON (§2); these bytes, from offset 0
 //!                             through this newline, are the payload's associated data
 //! nonce (24) ‖ ciphertext ‖ tag (16)      the payload (§3)
@@ -14,7 +14,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// The magic word that starts every vault file (FORMAT.md §1).
 pub const MAGIC: &str = "svault-vault";
 /// The newest format version this program reads and the one it writes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
+/// The oldest format version this program reads (every released one: FORMAT.md §6).
+pub const OLDEST_VERSION: u32 = 1;
 /// Length of the payload nonce (XChaCha20-Poly1305).
 pub(crate) const NONCE_LEN: usize = 24;
 /// Length of the payload's authentication tag.
@@ -129,6 +131,8 @@ pub enum FormatError {
 
 /// A vault file cut into its three parts, each borrowed from the file's bytes.
 pub(crate) struct Framed<'a> {
+    /// The format version on the version line (1 to [`VERSION`]).
+    pub(crate) version: u32,
     /// Offset 0 through the header's newline: the payload's associated data.
     pub(crate) authenticated: &'a [u8],
     /// The header's JSON (without the newline).
@@ -199,6 +203,7 @@ pub(crate) fn frame(bytes: &[u8]) -> Result<Framed<'_>, FormatError> {
         });
     }
     Ok(Framed {
+        version,
         authenticated: &bytes[..=header_end],
         header_json: &bytes[header_offset..header_end],
         header_offset,
@@ -218,7 +223,8 @@ pub(crate) fn authenticated_prefix(header: &Header) -> Result<Vec<u8>, FormatErr
     Ok(out)
 }
 
-/// Parses and checks the header JSON (FORMAT.md §2).
+/// Parses and checks the header JSON (FORMAT.md §2), including the fields its
+/// format version must or must not have (§2.1).
 pub(crate) fn parse_header(framed: &Framed<'_>) -> Result<Header, FormatError> {
     let header: Header =
         serde_json::from_slice(framed.header_json).map_err(|e| FormatError::Header {
@@ -226,6 +232,7 @@ pub(crate) fn parse_header(framed: &Framed<'_>) -> Result<Header, FormatError> {
             offset: framed.header_offset + e.column().saturating_sub(1),
             reason: e.to_string(),
         })?;
+    header.validate_version(framed.version)?;
     header.validate()?;
     Ok(header)
 }
@@ -239,6 +246,11 @@ pub struct Header {
     pub vault_id: Hex<16>,
     /// When the vault was created (seconds since the Unix epoch).
     pub created: u64,
+    /// How many times the file has been written (FORMAT.md §2.1): 1 at creation, one
+    /// more at every save; 0 for a format-1 file, which has no generation. Readers
+    /// that remember the highest generation they served refuse an older file.
+    #[serde(default)]
+    pub generation: u64,
     /// The current split of the master secret.
     pub split: Split,
     /// The officers, each one SLIP-0039 member of one group.
@@ -295,6 +307,11 @@ pub struct Officer {
     pub member: u8,
     /// Commitment to the officer's share.
     pub commitment: Commitment,
+    /// The public half of the officer's drill key, derived from their
+    /// share (FORMAT.md §4.1); `None` until their share takes part in a ceremony, or in
+    /// an unseal followed by a save. Read it as a key with [`Officer::drill_key`].
+    #[serde(default)]
+    pub drill_key: Option<Hex<32>>,
     /// A passphrase keyslot holding the officer's share, if they chose one.
     #[serde(default)]
     pub slot: Option<Slot>,
@@ -412,6 +429,16 @@ impl Header {
                 slot.check_costs(&officer.name)?;
             }
             let earlier = &self.officers[..i];
+            if let Some(key) = &officer.drill_key {
+                check_drill_key(&key.0)
+                    .or_else(|why| bad(format!("officers[{i}].drill_key"), why))?;
+                if earlier.iter().any(|o| o.drill_key == officer.drill_key) {
+                    return bad(
+                        format!("officers[{i}].drill_key"),
+                        "is another officer's drill key too; each is derived from a different share",
+                    );
+                }
+            }
             if earlier.iter().any(|o| o.name == officer.name) {
                 return bad(format!("officers[{i}].name"), "is used twice");
             }
@@ -457,6 +484,52 @@ impl Header {
             }
         }
         Ok(())
+    }
+
+    /// Checks the fields that depend on the file's format version (FORMAT.md §2.1): a
+    /// format-1 header has neither a generation nor drill keys; a format-2 header has
+    /// a generation of at least 1.
+    pub(crate) fn validate_version(&self, version: u32) -> Result<(), FormatError> {
+        let bad = |field: String, reason: String| Err(FormatError::Field { field, reason });
+        if version < OLDEST_VERSION {
+            return Err(FormatError::BadVersion {
+                offset: MAGIC.len() + 1,
+            });
+        }
+        if version == 1 {
+            if self.generation != 0 {
+                return bad(
+                    "generation".into(),
+                    "appears in a format-1 header, which has none (format 2 added it)".into(),
+                );
+            }
+            if let Some(i) = self.officers.iter().position(|o| o.drill_key.is_some()) {
+                return bad(
+                    format!("officers[{i}].drill_key"),
+                    "appears in a format-1 header, which has none (format 2 added it)".into(),
+                );
+            }
+        } else if self.generation == 0 {
+            return bad(
+                "generation".into(),
+                format!("is missing or 0; a format-{version} file starts at generation 1"),
+            );
+        }
+        Ok(())
+    }
+
+    /// Officer `officer`'s drill public key, if they have one.
+    pub fn drill_key(&self, officer: &str) -> Option<ed25519_dalek::VerifyingKey> {
+        self.officer_named(officer).and_then(|(_, o)| o.drill_key())
+    }
+
+    /// The officers who have no drill key yet, in header order (FORMAT.md §4.1).
+    pub fn officers_without_drill_key(&self) -> Vec<&str> {
+        self.officers
+            .iter()
+            .filter(|o| o.drill_key.is_none())
+            .map(|o| o.name.as_str())
+            .collect()
     }
 
     /// Keyslot holders who could unseal by themselves: with the file, guessing their
@@ -512,6 +585,28 @@ pub fn quorum_among<'a>(
         }
     }
     (complete >= group_threshold && group_threshold > 0).then_some(chosen)
+}
+
+impl Officer {
+    /// The officer's drill public key (FORMAT.md §4.1), or `None` when they have none
+    /// yet. A header that was read has only valid keys (checked when it was read).
+    pub fn drill_key(&self) -> Option<ed25519_dalek::VerifyingKey> {
+        let key = self.drill_key.as_ref()?;
+        ed25519_dalek::VerifyingKey::from_bytes(&key.0).ok()
+    }
+}
+
+/// Checks a drill public key (FORMAT.md §4.1): the 32 bytes must decode to a point on
+/// the curve, and not one of small order, under which a signature could be made
+/// without any secret key. `Err` says why.
+pub(crate) fn check_drill_key(bytes: &[u8; 32]) -> Result<(), &'static str> {
+    match ed25519_dalek::VerifyingKey::from_bytes(bytes) {
+        Err(_) => Err("is not an Ed25519 public key (the bytes are not a curve point)"),
+        Ok(key) if key.is_weak() => {
+            Err("is a small-order Ed25519 point, under which anyone could sign")
+        }
+        Ok(_) => Ok(()),
+    }
 }
 
 impl Slot {

@@ -37,6 +37,7 @@
 //! ```
 
 mod crypto;
+pub mod drill;
 mod error;
 mod file;
 pub mod format;
@@ -50,6 +51,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sha2::{Digest, Sha256};
 
 pub use crypto::SlotParams;
+pub use drill::DrillKey;
 pub use error::{NameError, OpenError, PlanError, SaveError, SubmitError, UnsealError};
 pub use file::backup_path;
 pub use format::{FormatError, Header, Officer};
@@ -174,6 +176,7 @@ impl fmt::Display for Progress {
 /// keyslot passphrases are submitted one at a time, each checked on entry.
 pub struct Sealed {
     path: Option<PathBuf>,
+    version: u32,
     bytes: Vec<u8>,
     authenticated_len: usize,
     header: Header,
@@ -201,6 +204,7 @@ impl Sealed {
         let authenticated_len = framed.authenticated.len();
         Ok(Sealed {
             path: None,
+            version: framed.version,
             bytes,
             authenticated_len,
             header,
@@ -216,6 +220,35 @@ impl Sealed {
     /// The path the vault was opened from.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
+    }
+
+    /// The file's format version (1 or 2; FORMAT.md §1). A format-1 file is written as
+    /// format 2 at its next save.
+    pub fn format_version(&self) -> u32 {
+        self.version
+    }
+
+    /// The drill key of the officer `share` belongs to: the share is checked like
+    /// [`Sealed::identify`] (split, position, commitment), the key derived from it
+    /// (FORMAT.md §4.1) and, when the header holds the officer's drill public key,
+    /// compared with it. Nothing is submitted. For a keyslot, open it first with
+    /// [`Sealed::open_slot`].
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`Sealed::identify`]; [`SubmitError::DrillKeyMismatch`] when the
+    /// header holds another public key for the officer.
+    pub fn drill_key(&self, share: &Slip39Share) -> Result<(&Officer, DrillKey), SubmitError> {
+        let (_, officer) = identify(&self.header, share)?;
+        let key = DrillKey::derive(share, &self.header.vault_id.0, &officer.name);
+        if let Some(stored) = &officer.drill_key
+            && stored.0 != key.public_bytes()
+        {
+            return Err(SubmitError::DrillKeyMismatch {
+                officer: officer.name.clone(),
+            });
+        }
+        Ok((officer, key))
     }
 
     /// Which officer `share` belongs to, checked against the header alone: the split,
@@ -396,9 +429,21 @@ impl Sealed {
         for (_, share) in &self.submitted {
             known.push(copy_share(share)?);
         }
+        // The header is now authenticated, and each submitted share matched its
+        // officer's commitment in it: an officer without a drill key (a format-1 file)
+        // gains the one derived from their share, written at the next save.
+        let mut header = self.header.clone();
+        for (index, share) in &self.submitted {
+            if let Some(officer) = header.officers.get_mut(*index)
+                && officer.drill_key.is_none()
+            {
+                let key = DrillKey::derive(share, &header.vault_id.0, &officer.name);
+                officer.drill_key = Some(Hex(key.public_bytes()));
+            }
+        }
         Ok(Unsealed {
             path: self.path.clone(),
-            header: self.header.clone(),
+            header,
             master,
             credentials,
             file_digest: version_tag(&self.bytes),
@@ -605,6 +650,23 @@ impl Unsealed {
         self.known_shares.clear();
     }
 
+    /// The drill keys of the officers whose shares this process holds (those submitted
+    /// to unseal, or issued by this process), in the order they were entered: the
+    /// officers who took part. Each share is checked against its officer's commitment
+    /// in the (authenticated) header before its key is derived; shares of a retired
+    /// split are left out. Call it before [`Unsealed::forget_shares`], which leaves
+    /// nothing to derive from.
+    pub fn drill_keys(&self) -> Vec<(String, DrillKey)> {
+        self.known_shares
+            .iter()
+            .filter_map(|share| {
+                let (_, officer) = identify(&self.header, share).ok()?;
+                let key = DrillKey::derive(share, &self.header.vault_id.0, &officer.name);
+                Some((officer.name.clone(), key))
+            })
+            .collect()
+    }
+
     /// How many shares this process holds for [`Unsealed::add_officer`] (public: a
     /// count, never a share).
     pub fn known_share_count(&self) -> usize {
@@ -656,14 +718,32 @@ impl Unsealed {
             .collect()
     }
 
-    /// The vault file's bytes as the next save would write them (fresh nonce).
+    /// The vault file's bytes as the next save would write them: format 2, the next
+    /// generation, a fresh nonce.
     ///
     /// # Errors
     ///
-    /// [`SaveError::Encode`] when the contents cannot be encoded.
+    /// [`SaveError::Encode`] when the contents cannot be encoded, or the generation
+    /// counter is exhausted.
     pub fn to_bytes(&self) -> Result<Vec<u8>, SaveError> {
-        let mut bytes = format::authenticated_prefix(&self.header)
-            .map_err(|e| SaveError::Encode(e.to_string()))?;
+        self.encode(&self.next_header()?)
+    }
+
+    /// The header the next save writes: this one, one generation on (FORMAT.md §2.1).
+    fn next_header(&self) -> Result<Header, SaveError> {
+        let mut next = self.header.clone();
+        next.generation = next.generation.checked_add(1).ok_or_else(|| {
+            SaveError::Encode(
+                "the generation counter is at its largest value and cannot be raised: rekey into a new vault file"
+                    .into(),
+            )
+        })?;
+        Ok(next)
+    }
+
+    fn encode(&self, header: &Header) -> Result<Vec<u8>, SaveError> {
+        let mut bytes =
+            format::authenticated_prefix(header).map_err(|e| SaveError::Encode(e.to_string()))?;
         let key = crypto::payload_key(
             &self.master,
             &self.header.payload.salt.0,
@@ -700,9 +780,11 @@ impl Unsealed {
         if self.file_digest.is_none() || self.file_digest != version_tag(&current) {
             return Err(SaveError::ChangedSinceOpen { path });
         }
-        let bytes = self.to_bytes()?;
+        let next = self.next_header()?;
+        let bytes = self.encode(&next)?;
         file::replace(&real, &bytes, ownership).map_err(io)?;
         self.file_digest = version_tag(&bytes);
+        self.header = next;
         Ok(())
     }
 
@@ -797,6 +879,7 @@ impl Unsealed {
             issued,
         } = draft;
         header.created = self.header.created;
+        header.generation = self.header.generation;
         header.retired_splits = retired;
         self.header = header;
         self.master = master;
@@ -1038,6 +1121,8 @@ impl Draft {
         let header = Header {
             vault_id: Hex(vault_id),
             created: now(),
+            // Never saved yet: the first save writes generation 1.
+            generation: 0,
             split,
             officers,
             retired_splits: Vec::new(),
@@ -1095,12 +1180,14 @@ impl Draft {
         if let Some((method, verified)) = ceremony {
             vault.set_ceremony(method, verified);
         }
-        let bytes = vault.to_bytes()?;
+        let next = vault.next_header()?;
+        let bytes = vault.encode(&next)?;
         file::create_new(&path, &bytes).map_err(|source| SaveError::Io {
             path: path.clone(),
             source,
         })?;
         vault.file_digest = version_tag(&bytes);
+        vault.header = next;
         Ok(vault)
     }
 }
@@ -1148,6 +1235,7 @@ fn make_officer(
             })
         }
     };
+    let drill_key = DrillKey::from_words(words.as_bytes(), vault_id, name);
     Ok(Officer {
         name: name.to_owned(),
         group,
@@ -1156,6 +1244,7 @@ fn make_officer(
             salt: Hex(salt),
             digest: Hex(digest),
         },
+        drill_key: Some(Hex(drill_key.public_bytes())),
         slot,
     })
 }
