@@ -52,12 +52,22 @@ pub mod record;
 
 use core::fmt;
 use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
 use ed25519_dalek::VerifyingKey;
 use serde::Serialize;
 
+use crate::vault::Header;
+use crate::vault::drill::DrillKey;
+
 pub use margin::GroupCount;
 pub use record::{DrillKind, DrillRecord, LineError, SignDrill};
+
+impl SignDrill for DrillKey {
+    fn sign_drill(&self, message: &[u8]) -> [u8; 64] {
+        self.sign(message).to_bytes()
+    }
+}
 
 /// Seconds in a day.
 pub const DAY: u64 = 86_400;
@@ -105,6 +115,102 @@ pub struct RosterOfficer {
     /// The drill public key (Ed25519, 32 bytes) from the authenticated header, if the
     /// officer has one yet.
     pub key: Option<[u8; 32]>,
+}
+
+impl Roster {
+    /// The roster of a vault header: its id, current and retired splits, groups and
+    /// officers with their drill public keys.
+    pub fn from_header(header: &Header) -> Roster {
+        Roster {
+            vault_id: header.vault_id.0,
+            split: header.split.identifier,
+            retired_splits: header.retired_splits.iter().map(|r| r.identifier).collect(),
+            group_threshold: header.split.group_threshold,
+            groups: header
+                .split
+                .groups
+                .iter()
+                .map(|g| RosterGroup {
+                    name: g.name.clone(),
+                    threshold: g.member_threshold,
+                })
+                .collect(),
+            officers: header
+                .officers
+                .iter()
+                .map(|o| RosterOfficer {
+                    name: o.name.clone(),
+                    group: o.group,
+                    key: o.drill_key.map(|k| k.0),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A drill could not be recorded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The officer's name cannot be in a record (never for a name from a valid header).
+    #[error("the drill of {officer} cannot be recorded: {source}")]
+    Name {
+        /// The officer.
+        officer: String,
+        /// Why.
+        source: LineError,
+    },
+    /// The drills file could not be written.
+    #[error("the drill of {officer} was not recorded in {}: {source}", path.display())]
+    Io {
+        /// The officer.
+        officer: String,
+        /// The drills file.
+        path: PathBuf,
+        /// The system's reason.
+        source: std::io::Error,
+    },
+}
+
+/// Signs a drill of `officer` at `time` with their drill key and appends it to the
+/// drills file of the vault at `vault` ([`files::drills_path`]); returns that path.
+/// The vault file is not touched.
+///
+/// # Errors
+///
+/// [`RecordError`] naming the officer and the file.
+///
+/// # Security
+///
+/// `key` must come from a share checked against the officer's commitment in `header`
+/// ([`crate::vault::Sealed::drill_key`], [`crate::vault::Unsealed::drill_keys`]).
+pub fn record(
+    vault: &Path,
+    header: &Header,
+    officer: &str,
+    kind: DrillKind,
+    time: u64,
+    key: &impl SignDrill,
+) -> Result<PathBuf, RecordError> {
+    let record = DrillRecord::sign(
+        header.vault_id.0,
+        header.split.identifier,
+        officer,
+        kind,
+        time,
+        key,
+    )
+    .map_err(|source| RecordError::Name {
+        officer: officer.to_owned(),
+        source,
+    })?;
+    let path = files::drills_path(vault);
+    files::append(&path, &record).map_err(|source| RecordError::Io {
+        officer: officer.to_owned(),
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
 }
 
 /// How old a drill may be and still count.

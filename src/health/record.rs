@@ -373,7 +373,7 @@ mod tests {
         let good = good.trim_end();
         let cases: Vec<(Vec<u8>, &str)> = vec![
             (
-                good[..good.len() / 2].as_bytes().to_vec(),
+                good.as_bytes()[..good.len() / 2].to_vec(),
                 "not a drill record",
             ),
             (b"{}".to_vec(), "not a drill record"),
