@@ -566,12 +566,15 @@ impl Proof {
     /// [`CeremonyError::Refused`] naming the officer, [`CeremonyError::Unseal`].
     pub fn new(mut sealed: Sealed, proven: ProvenSet) -> Result<Proof, CeremonyError> {
         for v in &proven.shares {
-            let officer = sealed
-                .identify(&v.share)
-                .map_err(|source| CeremonyError::Refused {
-                    officer: v.officer.clone(),
-                    source,
-                })?;
+            // Identified by the commitment, and the drill public key written for the
+            // officer is the one their re-entered share derives (FORMAT.md §4.1).
+            let (officer, _) =
+                sealed
+                    .drill_key(&v.share)
+                    .map_err(|source| CeremonyError::Refused {
+                        officer: v.officer.clone(),
+                        source,
+                    })?;
             if officer.name != v.officer {
                 return Err(CeremonyError::UnknownOfficer {
                     officer: v.officer.clone(),

@@ -460,7 +460,8 @@ fn generations_past_64_bits_are_refused_with_the_byte_offset() {
 fn format_2_fields_in_a_format_1_file_are_refused_and_the_file_unchanged() {
     let (_dir, path, _) = v1_copy();
     let good = fs::read(&path).unwrap();
-    let cases: [(&str, fn(&mut serde_json::Value), &str); 3] = [
+    type Edit = fn(&mut serde_json::Value);
+    let cases: [(&str, Edit, &str); 3] = [
         (
             "generation",
             |h| h["generation"] = 4.into(),
@@ -515,4 +516,84 @@ fn format_2_fields_in_a_format_1_file_are_refused_and_the_file_unchanged() {
         assert!(err.to_string().contains(expect), "{what}: {err}");
         assert_eq!(fs::read(&path).unwrap(), before, "{what}: file changed");
     }
+}
+
+fn svault(args: &[&str], stdin: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_svault"))
+        .args(args)
+        .env_remove("SVAULT_SOCKET")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// `svault status` on a format-1 vault: the version and what its next save does, no
+/// generation, who has no drill key and how to get one; after `svault set` with two
+/// officers' shares, format 2 with their keys and a generation.
+#[test]
+fn status_tells_who_has_no_drill_key_and_how_to_get_one() {
+    let (dir, path, words) = v1_copy();
+    let p = path.to_str().unwrap();
+    let out = svault(&["status", p], b"");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("format version: 1 (written as format 2 at its next save)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("generation: none (a format-1 file; generations start at its next save)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  bob (group officers, member 2, no drill key yet)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("drill keys: alice, bob, carol have none yet; an officer gains one when their share (or keyslot) is among those entered for a command that saves the vault (`svault set`, `svault rm`, `svault add-officer`), and every officer gains one at `svault rekey`\n"),
+        "{text}"
+    );
+
+    let share = |i: usize| {
+        let f = dir.path().join(format!("{i}.share"));
+        fs::write(&f, format!("{}\n", words[i])).unwrap();
+        f
+    };
+    let (a, c) = (share(0), share(2));
+    let out = svault(
+        &[
+            "set",
+            p,
+            "new/name",
+            "--share-file",
+            a.to_str().unwrap(),
+            "--share-file",
+            c.to_str().unwrap(),
+        ],
+        b"value\n",
+    );
+    assert!(out.status.success(), "{out:?}");
+
+    let out = svault(&["status", p, "--json"], b"");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["format_version"], 2);
+    assert_eq!(json["generation"], 1);
+    assert_eq!(json["officers"][0]["drill_key"], true);
+    assert_eq!(json["officers"][1]["drill_key"], false);
+    assert_eq!(json["officers"][2]["drill_key"], true);
+    assert_eq!(
+        json["officers_without_drill_key"],
+        serde_json::json!(["bob"])
+    );
+    let text = String::from_utf8(svault(&["status", p], b"").stdout).unwrap();
+    assert!(
+        text.contains("format version: 2\ngeneration: 1\n"),
+        "{text}"
+    );
+    assert!(text.contains("drill keys: bob has none yet;"), "{text}");
 }

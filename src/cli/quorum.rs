@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use svault::prompt::{Console, QuorumError, QuorumSources, TerminalConsole, gather_quorum};
-use svault::vault::{OpenError, Sealed, UnsealError, Unsealed, Vault};
+use svault::vault::{FormatError, OpenError, Sealed, UnsealError, Unsealed, Vault};
 
 use super::Failure;
 
@@ -102,6 +102,11 @@ pub fn open_failure(error: OpenError) -> Failure {
         OpenError::Io { .. } => Failure::io(format!(
             "{error}; check the vault's path (status shows a vault without any share)"
         )),
+        // A newer version is no damage: the message says to upgrade, not to restore.
+        OpenError::Format {
+            source: FormatError::NewerVersion { .. },
+            ..
+        } => Failure::new(error.to_string()),
         OpenError::Format { backup: None, .. } => Failure::new(format!(
             "{error}; nothing was changed: restore the vault from a backup"
         )),
