@@ -609,7 +609,10 @@ fn newer_format_version_is_refused_and_the_file_untouched() {
             err.contains("this vault uses format version 7, but this program reads versions up to 2; upgrade svault (the file was not changed)"),
             "{err}"
         );
-        assert!(!err.contains("restore"), "a newer file is not damaged: {err}");
+        assert!(
+            !err.contains("restore"),
+            "a newer file is not damaged: {err}"
+        );
     }
     assert_eq!(std::fs::read(&f.vault).unwrap(), bytes);
 }
