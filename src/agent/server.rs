@@ -34,7 +34,7 @@ use super::protocol::{
 use crate::health::{self, DrillKind};
 use crate::secret::SecretBytes;
 use crate::share::slip39::{self, Slip39Share};
-use crate::vault::{OpenError, Progress, Sealed, SubmitError, Unsealed, Vault};
+use crate::vault::{Header, OpenError, Progress, Sealed, SubmitError, Unsealed, Vault};
 
 /// How the agent is set up.
 #[derive(Debug, Clone)]
@@ -424,8 +424,8 @@ impl Agent {
                         thread::sleep(tick);
                         if last.elapsed() >= interval {
                             last = Instant::now();
-                            let state = shared.read();
-                            health_of(&shared, &state);
+                            let (header, vault) = health_inputs(&shared.read());
+                            health_of(&shared, &header, &vault);
                         }
                     }
                 })
@@ -450,7 +450,8 @@ impl Agent {
                 json!({ "result": "refused", "reason": message }),
             );
         }
-        health_of(&shared, &shared.read());
+        let (header, vault) = health_inputs(&shared.read());
+        health_of(&shared, &header, &vault);
         Ok(agent)
     }
 
@@ -908,22 +909,32 @@ fn handle(shared: &Shared, peer: &Peer, request: Request) -> Response {
 
 /// The `status` reply: the state and the quorum's health.
 fn full_status(shared: &Shared) -> AgentStatus {
-    let state = shared.read();
-    let mut status = status_of(&state, shared.expire);
-    status.health = Some(health_of(shared, &state));
+    let (mut status, header, vault) = {
+        let state = shared.read();
+        let (header, vault) = health_inputs(&state);
+        (status_of(&state, shared.expire), header, vault)
+    };
+    // Checked outside the lock: every record's signature is verified.
+    status.health = Some(health_of(shared, &header, &vault));
     status
 }
 
-/// Reads the drill records and computes the quorum's health against the current header
-/// (the unsealed one, which has every drill key derived at the unseal, when unsealed);
-/// logs a `quorum_health` event at the first check and whenever the margin crosses
-/// the minimum (`"warning": true` when it drops below).
-fn health_of(shared: &Shared, state: &State) -> HealthStatus {
+/// What a health check needs, copied so that the check runs without the state lock:
+/// the current header (the unsealed one, which has every drill key derived at the
+/// unseal, when unsealed) and the vault's path.
+fn health_inputs(state: &State) -> (Header, PathBuf) {
     let header = match &state.unsealed {
         Some(u) => u.header(),
         None => state.sealed.header(),
     };
-    let path = health::files::drills_path(&state.vault_path);
+    (header.clone(), state.vault_path.clone())
+}
+
+/// Reads the drill records and computes the quorum's health against `header`; logs a
+/// `quorum_health` event at the first check and whenever the margin crosses the
+/// minimum (`"warning": true` when it drops below).
+fn health_of(shared: &Shared, header: &Header, vault: &Path) -> HealthStatus {
+    let path = health::files::drills_path(vault);
     let (bytes, error) = match health::files::read(&path) {
         Ok(bytes) => (bytes, None),
         Err(e) => (
@@ -1357,7 +1368,6 @@ fn accept(shared: &Shared, peer: &Peer, share: Slip39Share) -> Response {
                     "unseal",
                     json!({ "result": "unsealed", "officers": officers }),
                 );
-                health_of(shared, &state);
             }
             Err(e) => {
                 state.sealed.reset();
@@ -1374,10 +1384,17 @@ fn accept(shared: &Shared, peer: &Peer, share: Slip39Share) -> Response {
             }
         }
     }
+    let status = status_of(&state, shared.expire);
+    if !status.sealed {
+        // The drills just recorded may lift the margin: checked outside the lock.
+        let (header, vault) = health_inputs(&state);
+        drop(state);
+        health_of(shared, &header, &vault);
+    }
     Response::Accepted {
         officer,
         member: member.saturating_add(1),
-        status: status_of(&state, shared.expire),
+        status,
     }
 }
 
