@@ -32,7 +32,9 @@ def main() -> int:
     data = open(vault_path, "rb").read()
     # FORMAT.md section 1: version line, header line, then nonce || ciphertext || tag.
     first = data.index(b"\n")
-    if data[:first] != b"svault-vault 1":
+    # Versions 1 and 2 differ only in header fields this recovery does not use
+    # (FORMAT.md section 6.1).
+    if data[:first] not in (b"svault-vault 1", b"svault-vault 2"):
         sys.exit(f"unsupported version line: {data[:first]!r}")
     end = data.index(b"\n", first + 1)
     authenticated = data[: end + 1]

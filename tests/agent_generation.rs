@@ -201,3 +201,42 @@ fn a_format_1_vault_upgraded_through_the_agent_cannot_be_rolled_back_to_format_1
     assert_eq!(fs::read(&s.vault).unwrap(), old);
     agent.stop();
 }
+
+/// `svault agent` takes the state directory from `$STATE_DIRECTORY`, as systemd's
+/// `StateDirectory=` sets it (the first of a colon-separated list).
+#[test]
+fn the_command_keeps_its_generation_file_in_state_directory() {
+    let s = setup();
+    let other = s.dir.path().join("other");
+    let mut agent = std::process::Command::new(env!("CARGO_BIN_EXE_svault"))
+        .arg("agent")
+        .arg(&s.vault)
+        .arg("--socket")
+        .arg(&s.socket)
+        .env(
+            "STATE_DIRECTORY",
+            format!("{}:{}", s.state.display(), other.display()),
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut client = loop {
+        if let Ok(mut c) = Client::connect(&s.socket)
+            && c.status().is_ok()
+        {
+            break c;
+        }
+        assert!(agent.try_wait().unwrap().is_none(), "the agent exited");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    client.submit_share(&s.words[0]).unwrap();
+    client.submit_share(&s.words[2]).unwrap();
+    let file = generation_file(&s.state, &s.vault);
+    let content = fs::read_to_string(&file);
+    agent.kill().unwrap();
+    agent.wait().unwrap();
+    assert_eq!(content.unwrap(), "2\n");
+    assert!(!generation_file(s.dir.path(), &s.vault).exists());
+    assert!(!other.exists());
+}
