@@ -33,6 +33,7 @@ pub mod boot;
 pub mod ceremony;
 pub mod env;
 pub mod gf256;
+pub mod health;
 pub mod prompt;
 pub mod secret;
 pub mod shamir;

@@ -163,8 +163,14 @@ fn backup(path: &Path) -> String {
 #[test]
 fn verify_a_share_file_a_typed_share_and_a_keyslot() {
     let f = Fixture::new();
+    // Each drill is recorded (docs/HEALTH.md) on a second line.
+    let drills = format!(
+        "{}.drills",
+        std::fs::canonicalize(&f.vault).unwrap().display()
+    );
+    let recorded = format!("drill recorded in {drills}\n");
     let expected = format!(
-        "valid: share of officer dave (member 4 of 8, threshold 3) for vault {}\n",
+        "valid: share of officer dave (member 4 of 8, threshold 3) for vault {}\n{recorded}",
         f.id
     );
     assert_eq!(
@@ -189,10 +195,11 @@ fn verify_a_share_file_a_typed_share_and_a_keyslot() {
             b""
         ),
         format!(
-            "valid: keyslot passphrase of officer erin (member 5 of 8, threshold 3) for vault {}\n",
+            "valid: keyslot passphrase of officer erin (member 5 of 8, threshold 3) for vault {}\n{recorded}",
             f.id
         )
     );
+    assert_eq!(std::fs::read_to_string(&drills).unwrap().lines().count(), 3);
 }
 
 #[test]
@@ -292,29 +299,38 @@ fn status_shows_the_header_and_no_secret() {
     assert_eq!(
         lines[8],
         format!(
-            "  alice (group officers, member 1, drill key) fingerprint {}",
+            "  alice (group officers, member 1, drill key) fingerprint {}; never drilled",
             fp(0)
         )
     );
     assert_eq!(
         lines[12],
         format!(
-            "  erin (group officers, member 5, keyslot, drill key) fingerprint {}",
+            "  erin (group officers, member 5, keyslot, drill key) fingerprint {}; never drilled",
             fp(4)
         )
     );
     assert_ne!(fp(0), fp(4));
     assert_eq!(lines[16], "drill keys: every officer has one");
-    assert_eq!(lines[17], "keyslots: erin");
+    assert_eq!(
+        lines[17],
+        "quorum: 3 of 8 officers needed; 0 have a verified drill in the last 180 days; margin -3 (3 more officers must drill to reach a quorum)"
+    );
     assert!(
-        lines[18].starts_with("ceremony: ")
-            && lines[18].ends_with(
+        lines[18].starts_with("drills: ")
+            && lines[18].ends_with(".drills: 0 counted, 0 rejected, 0 not counted"),
+        "{out}"
+    );
+    assert_eq!(lines[19], "keyslots: erin");
+    assert!(
+        lines[20].starts_with("ceremony: ")
+            && lines[20].ends_with(
                 ", scripted, verified: alice, bob, carol, dave, erin, frank, grace, heidi"
             )
     );
-    assert_eq!(lines[19], "retired splits: none");
+    assert_eq!(lines[21], "retired splits: none");
     assert_eq!(
-        lines[20],
+        lines[22],
         "credentials: not readable without the key (names and count are encrypted)"
     );
     assert!(!out.contains("db/password") && !out.contains("hunter2"));

@@ -33,5 +33,5 @@ pub mod server;
 pub use audit::Audit;
 pub use client::{Accepted, AgentTrust, Client, ClientError};
 pub use policy::{Peer, Policy, PolicyError};
-pub use protocol::{AgentStatus, Entry, ErrorCode, Request, Response};
+pub use protocol::{AgentStatus, Entry, ErrorCode, HealthStatus, OfficerDrill, Request, Response};
 pub use server::{Agent, AgentError, Config, Hardening, harden_process};

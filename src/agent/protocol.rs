@@ -473,6 +473,44 @@ pub struct AgentStatus {
     pub expires_at: Option<u64>,
     /// How many credentials the vault holds (unsealed only).
     pub credentials: Option<usize>,
+    /// The quorum's health from the drill records (docs/HEALTH.md); in `status` replies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthStatus>,
+}
+
+/// The quorum's health as the agent reports it: the figures of `svault health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthStatus {
+    /// How many more officers could be lost while those with a recent verified drill
+    /// still form a quorum; negative: how many more must drill.
+    pub margin: i64,
+    /// The agent's minimum; a warning is logged when the margin is below it.
+    pub min_margin: i64,
+    /// Officers needed (one group) or groups needed (several).
+    pub threshold: u32,
+    /// Officers with a recent verified drill (one group), or groups meeting their
+    /// threshold with such officers (several).
+    pub verified: u32,
+    /// How old a drill may be and still count, in days.
+    pub max_age_days: u64,
+    /// Drill records rejected (forged, damaged, copied …).
+    pub rejected: usize,
+    /// Per officer, in header order.
+    pub officers: Vec<OfficerDrill>,
+    /// Why the drill records could not be read (then no drill counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One officer's drill state in [`HealthStatus`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfficerDrill {
+    /// The officer.
+    pub name: String,
+    /// Their latest verified drill (Unix seconds), if any.
+    pub last_drill: Option<u64>,
+    /// Whether the header holds their drill public key.
+    pub drill_key: bool,
 }
 
 /// One group's progress.
@@ -986,6 +1024,7 @@ mod tests {
             since: Some(5),
             expires_at: None,
             credentials: None,
+            health: None,
         };
         let line = Response::Status(status.clone()).encode();
         match Response::parse(&line[..line.len() - 1]).unwrap() {

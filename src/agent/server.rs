@@ -17,7 +17,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -28,12 +28,13 @@ use super::generation::{self, StateError};
 use super::limits::{Deriver, QueueRefusal, Throttle};
 use super::policy::{Peer, Policy};
 use super::protocol::{
-    AgentStatus, Entry, ErrorCode, GroupStatus, LineReader, MAX_REQUEST, ReadError, Request,
-    Response, SecretText, Submission, describe_parse_error,
+    AgentStatus, Entry, ErrorCode, GroupStatus, HealthStatus, LineReader, MAX_REQUEST,
+    OfficerDrill, ReadError, Request, Response, SecretText, Submission, describe_parse_error,
 };
+use crate::health::{self, DrillKind};
 use crate::secret::SecretBytes;
 use crate::share::slip39::{self, Slip39Share};
-use crate::vault::{OpenError, Progress, Sealed, SubmitError, Unsealed, Vault};
+use crate::vault::{Header, OpenError, Progress, Sealed, SubmitError, Unsealed, Vault};
 
 /// How the agent is set up.
 #[derive(Debug, Clone)]
@@ -71,13 +72,21 @@ pub struct Config {
     /// ([`super::generation`]); `None`: beside the socket. The command sets it from
     /// `$STATE_DIRECTORY`.
     pub state_dir: Option<PathBuf>,
+    /// How old a drill may be and still count (docs/HEALTH.md).
+    pub drill_policy: health::Policy,
+    /// The smallest quorum margin that is not a warning.
+    pub min_margin: i64,
+    /// How often the quorum's health is checked besides at start, `status` and unseal
+    /// (drills age past the maximum with no event); `None`: never.
+    pub health_interval: Option<Duration>,
 }
 
 impl Config {
     /// Defaults: socket mode 0600, no systemd socket, owner-only policy, progress
     /// expiring after 15 minutes, 60 s idle and 10 s request timeouts, 1024
     /// connections, process hardening on, one keyslot worker with a queue of 4 and a
-    /// 256 MiB derivation budget.
+    /// 256 MiB derivation budget; drills count for 180 days, a margin below 1 is a
+    /// warning, health checked hourly.
     pub fn new(vault: impl Into<PathBuf>, socket: impl Into<PathBuf>) -> Config {
         Config {
             vault: vault.into(),
@@ -94,6 +103,9 @@ impl Config {
             keyslot_queue: 4,
             keyslot_memory: 256 << 20,
             state_dir: None,
+            drill_policy: health::Policy::default(),
+            min_margin: 1,
+            health_interval: Some(Duration::from_secs(3600)),
         }
     }
 }
@@ -242,6 +254,11 @@ struct Shared {
     max_connections: usize,
     connections: AtomicUsize,
     stop: AtomicBool,
+    drill_policy: health::Policy,
+    min_margin: i64,
+    /// Whether the last health check found the margin below the minimum (`None`:
+    /// no check yet), so that a warning is logged when it drops, not at every check.
+    below_minimum: Mutex<Option<bool>>,
 }
 
 struct State {
@@ -358,6 +375,9 @@ impl Agent {
             max_connections: config.max_connections.max(1),
             connections: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
+            drill_policy: config.drill_policy,
+            min_margin: config.min_margin,
+            below_minimum: Mutex::new(None),
         });
         let mut agent = Agent {
             shared: Arc::clone(&shared),
@@ -393,6 +413,25 @@ impl Agent {
                 .map_err(AgentError::Thread)?;
             agent.threads.push(thread);
         }
+        if let Some(interval) = config.health_interval {
+            let shared = Arc::clone(&shared);
+            let tick = interval.clamp(Duration::from_millis(10), Duration::from_millis(200));
+            let thread = thread::Builder::new()
+                .name("svault-health".into())
+                .spawn(move || {
+                    let mut last = Instant::now();
+                    while !shared.stop.load(Ordering::SeqCst) {
+                        thread::sleep(tick);
+                        if last.elapsed() >= interval {
+                            last = Instant::now();
+                            let (header, vault) = health_inputs(&shared.read());
+                            health_of(&shared, &header, &vault);
+                        }
+                    }
+                })
+                .map_err(AgentError::Thread)?;
+            agent.threads.push(thread);
+        }
         shared.audit.event(
             "start",
             json!({
@@ -411,12 +450,14 @@ impl Agent {
                 json!({ "result": "refused", "reason": message }),
             );
         }
+        let (header, vault) = health_inputs(&shared.read());
+        health_of(&shared, &header, &vault);
         Ok(agent)
     }
 
     /// The agent's state, as `status` reports it.
     pub fn status(&self) -> AgentStatus {
-        status_of(&self.shared.read(), self.shared.expire)
+        full_status(&self.shared)
     }
 
     /// How many submitted shares the agent holds in memory: those entered towards the
@@ -897,7 +938,7 @@ fn linger(mut stream: &UnixStream, timeout: Duration) {
 
 fn handle(shared: &Shared, peer: &Peer, request: Request) -> Response {
     match request {
-        Request::Status => Response::Status(status_of(&shared.read(), shared.expire)),
+        Request::Status => Response::Status(full_status(shared)),
         Request::SubmitShare(words) => submit_words(shared, peer, &words),
         Request::SubmitKeyslot {
             officer,
@@ -910,6 +951,113 @@ fn handle(shared: &Shared, peer: &Peer, request: Request) -> Response {
         Request::Set { name, value } => set(shared, peer, &name, value),
         Request::Remove { name } => remove(shared, peer, &name),
         // Request is non_exhaustive for other crates only; every variant is above.
+    }
+}
+
+/// The `status` reply: the state and the quorum's health.
+fn full_status(shared: &Shared) -> AgentStatus {
+    let (mut status, header, vault) = {
+        let state = shared.read();
+        let (header, vault) = health_inputs(&state);
+        (status_of(&state, shared.expire), header, vault)
+    };
+    // Checked outside the lock: every record's signature is verified.
+    status.health = Some(health_of(shared, &header, &vault));
+    status
+}
+
+/// What a health check needs, copied so that the check runs without the state lock:
+/// the current header (the unsealed one, which has every drill key derived at the
+/// unseal, when unsealed) and the vault's path.
+fn health_inputs(state: &State) -> (Header, PathBuf) {
+    let header = match &state.unsealed {
+        Some(u) => u.header(),
+        None => state.sealed.header(),
+    };
+    (header.clone(), state.vault_path.clone())
+}
+
+/// Reads the drill records and computes the quorum's health against `header`; logs a
+/// `quorum_health` event at the first check and whenever the margin crosses the
+/// minimum (`"warning": true` when it drops below).
+fn health_of(shared: &Shared, header: &Header, vault: &Path) -> HealthStatus {
+    let path = health::files::drills_path(vault);
+    let (bytes, error) = match health::files::read(&path) {
+        Ok(bytes) => (bytes, None),
+        Err(e) => (
+            Vec::new(),
+            Some(format!(
+                "cannot read the drill records {}: {e}",
+                path.display()
+            )),
+        ),
+    };
+    let roster = health::Roster::from_header(header);
+    let h = health::check(&roster, &bytes, now(), &shared.drill_policy);
+    let below = h.quorum.margin < shared.min_margin;
+    let mut last = shared
+        .below_minimum
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if *last != Some(below) {
+        let stale: Vec<&str> = h.stale().map(|o| o.name.as_str()).collect();
+        shared.audit.event(
+            "quorum_health",
+            json!({
+                "warning": below,
+                "margin": h.quorum.margin,
+                "min_margin": shared.min_margin,
+                "threshold": h.quorum.threshold,
+                "verified": h.quorum.verified,
+                "max_age_days": h.quorum.max_age_days,
+                "stale": stale,
+                "rejected": h.rejected,
+                "error": error,
+            }),
+        );
+        *last = Some(below);
+    }
+    HealthStatus {
+        margin: h.quorum.margin,
+        min_margin: shared.min_margin,
+        threshold: h.quorum.threshold,
+        verified: h.quorum.verified,
+        max_age_days: h.quorum.max_age_days,
+        rejected: h.rejected,
+        officers: h
+            .officers
+            .iter()
+            .map(|o| OfficerDrill {
+                name: o.name.clone(),
+                last_drill: o.last_drill,
+                drill_key: o.drill_key,
+            })
+            .collect(),
+        error,
+    }
+}
+
+/// Records an `agent` drill for every officer whose share took part in the unseal;
+/// each result goes to the audit log.
+fn record_drills(shared: &Shared, vault: &Path, unsealed: &Unsealed) {
+    for (officer, key) in unsealed.drill_keys() {
+        let result = health::record(
+            vault,
+            unsealed.header(),
+            &officer,
+            DrillKind::Agent,
+            now(),
+            &key,
+        );
+        shared.audit.event(
+            "drill",
+            match result {
+                Ok(_) => json!({ "officer": officer, "result": "recorded" }),
+                Err(e) => {
+                    json!({ "officer": officer, "result": "failed", "reason": e.to_string() })
+                }
+            },
+        );
     }
 }
 
@@ -951,6 +1099,7 @@ fn status_of(state: &State, expire: Option<Duration>) -> AgentStatus {
             _ => None,
         },
         credentials: state.unsealed.as_ref().map(|u| u.list().len()),
+        health: None,
     }
 }
 
@@ -1249,6 +1398,8 @@ fn accept(shared: &Shared, peer: &Peer, share: Slip39Share) -> Response {
         let officers = officers_of(&state);
         match state.sealed.unseal() {
             Ok(mut unsealed) => {
+                // Each officer who took part has shown their share works.
+                record_drills(shared, &state.vault_path, &unsealed);
                 // Nothing needs a share once unsealed: wipe every copy now. Only the
                 // public record of who submitted stays, for status.
                 unsealed.forget_shares();
@@ -1280,10 +1431,17 @@ fn accept(shared: &Shared, peer: &Peer, share: Slip39Share) -> Response {
             }
         }
     }
+    let status = status_of(&state, shared.expire);
+    if !status.sealed {
+        // The drills just recorded may lift the margin: checked outside the lock.
+        let (header, vault) = health_inputs(&state);
+        drop(state);
+        health_of(shared, &header, &vault);
+    }
     Response::Accepted {
         officer,
         member: member.saturating_add(1),
-        status: status_of(&state, shared.expire),
+        status,
     }
 }
 

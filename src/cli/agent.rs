@@ -66,6 +66,20 @@ pub struct AgentArgs {
     #[arg(long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u8).range(1..=2))]
     keyslot_workers: u8,
+    /// A drill older than this many days does not count (docs/HEALTH.md).
+    #[arg(long, value_name = "DAYS", default_value_t = svault::health::DEFAULT_MAX_AGE_DAYS)]
+    drill_max_age: u64,
+    /// Log a `quorum_health` warning when the quorum margin drops below N.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        allow_negative_numbers = true
+    )]
+    min_margin: i64,
+    /// Check the quorum's health every SECS seconds too (0: only at start, status and unseal).
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    health_interval: u64,
 }
 
 /// Runs the agent until SIGTERM, SIGINT or SIGHUP; then seals and removes its sockets.
@@ -86,6 +100,12 @@ pub fn run_agent(args: AgentArgs) -> Result<Zeroizing<String>, Failure> {
     config.expire = (args.expire > 0).then(|| Duration::from_secs(args.expire));
     config.keyslot_memory = args.keyslot_memory.saturating_mul(1 << 20);
     config.keyslot_workers = usize::from(args.keyslot_workers);
+    config.drill_policy = svault::health::Policy {
+        max_age_days: args.drill_max_age,
+    };
+    config.min_margin = args.min_margin;
+    config.health_interval =
+        (args.health_interval > 0).then(|| Duration::from_secs(args.health_interval));
     if let Some(group) = &args.socket_group {
         config.socket_group = Some(resolve_group(group)?);
     }
@@ -311,6 +331,32 @@ fn describe_status(status: &AgentStatus) -> String {
     }
     if let Some(at) = status.expires_at {
         out.push_str(&format!("progress expires at {at} (Unix time)\n"));
+    }
+    if let Some(h) = &status.health {
+        let warn = if h.margin < h.min_margin {
+            format!(" — below the minimum {}", h.min_margin)
+        } else {
+            String::new()
+        };
+        out.push_str(&format!(
+            "quorum: margin {}{warn}; {} verified of {} needed, drills within {} days; {} rejected records\n",
+            h.margin, h.verified, h.threshold, h.max_age_days, h.rejected
+        ));
+        for o in &h.officers {
+            let drill = o.last_drill.map_or_else(
+                || "never drilled".to_owned(),
+                |t| format!("last drill {}", super::vault_cmds::utc(t)),
+            );
+            let key = if o.drill_key {
+                ""
+            } else {
+                ", no drill key yet"
+            };
+            out.push_str(&format!("  {}: {drill}{key}\n", o.name));
+        }
+        if let Some(e) = &h.error {
+            out.push_str(&format!("drills: {e}\n"));
+        }
     }
     out
 }

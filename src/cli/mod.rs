@@ -23,6 +23,7 @@ use clap::{Parser, Subcommand};
 mod agent;
 mod bao;
 mod ceremony;
+mod health;
 pub mod quorum;
 mod shamir;
 mod sheet;
@@ -95,6 +96,9 @@ enum Command {
     /// A vault's header (no key needed): format version, id, threshold, officers,
     /// keyslots, ceremony record; or a running agent's state with --socket.
     Status(vault_cmds::StatusArgs),
+    /// The quorum margin from the officers' signed drill records: exit 1 when it is
+    /// below --min-margin, naming who must drill (docs/HEALTH.md).
+    Health(health::HealthArgs),
     /// Print a credential's value (quorum needed), or ask a running agent with --socket.
     Get(vault_cmds::GetArgs),
     /// Set a credential from stdin or a hidden prompt (quorum needed).
@@ -234,6 +238,7 @@ pub fn main() -> ExitCode {
         Command::Seal(args) => agent::run_seal(args),
         Command::Verify(args) => vault_cmds::run_verify(args),
         Command::Status(args) => vault_cmds::run_status(args),
+        Command::Health(args) => health::run_health(args),
         Command::Get(args) => vault_cmds::run_get(args),
         Command::Set(args) => vault_cmds::run_set(args),
         Command::Rm(args) => vault_cmds::run_rm(args),
@@ -314,7 +319,7 @@ pub fn report(error: &(dyn StdError + 'static)) {
 }
 
 /// `error` and its causes, joined by `: `, skipping a cause already quoted.
-fn chain(error: &(dyn StdError + 'static)) -> String {
+pub(crate) fn chain(error: &(dyn StdError + 'static)) -> String {
     let mut line = error.to_string();
     let mut cause = error.source();
     while let Some(e) = cause {

@@ -147,7 +147,10 @@ pub fn unseal_with(
 ) -> Result<Unsealed, Failure> {
     let sources = args.sources()?;
     let mut sealed = open(path)?;
-    gather_quorum(&mut sealed, console, &sources).map_err(quorum_failure)
+    let unsealed = gather_quorum(&mut sealed, console, &sources).map_err(quorum_failure)?;
+    // Every officer who took part has shown their share works: a drill each.
+    super::health::record_unseal(path, &unsealed);
+    Ok(unsealed)
 }
 
 #[cfg(test)]

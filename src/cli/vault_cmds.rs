@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 use super::quorum::{self, QuorumArgs};
-use super::{Failure, agent, sanitize};
+use super::{Failure, agent, health, sanitize};
+use svault::health::DrillKind;
 use svault::prompt::{Console, read_passphrase_file, read_share_file};
 use svault::secret::SecretBytes;
 use svault::share::slip39::{self, Slip39Share};
@@ -84,6 +85,10 @@ Examples:
   svault verify app.svault --share-file dave.share
   svault verify app.svault --keyslot erin --passphrase-file erin=/run/erin.pass
 
+A valid share (or passphrase) appends a drill record, signed with the officer's drill
+key, to VAULT.drills (docs/HEALTH.md); --no-record only checks. A record that cannot be
+written is reported on stderr; the answer still stands.
+
 Exit status: 0 the share (or passphrase) is valid for this vault; 1 it is not, or the
 vault is damaged; 2 usage or I/O error.")]
 pub struct VerifyArgs {
@@ -99,6 +104,9 @@ pub struct VerifyArgs {
     /// is removed); without it the passphrase is asked for with echo off.
     #[arg(long, value_name = "NAME=FILE", requires = "keyslot")]
     passphrase_file: Option<String>,
+    /// Check only: do not append a signed drill record to VAULT.drills.
+    #[arg(long)]
+    no_record: bool,
 }
 
 /// The drill: checks one share or keyslot passphrase against the vault alone.
@@ -128,7 +136,7 @@ fn verify_with(args: VerifyArgs, console: &mut dyn Console) -> Output {
         let share = sealed
             .open_slot(officer, &pass)
             .map_err(|e| Failure::new(format!("not valid: {e}")))?;
-        (share, "keyslot passphrase")
+        (share, DrillKind::Keyslot)
     } else {
         let words = match &args.share_file {
             Some(path) => read_share_file(path).map_err(quorum::quorum_failure)?,
@@ -144,15 +152,32 @@ fn verify_with(args: VerifyArgs, console: &mut dyn Console) -> Output {
             };
             Failure::new(format!("not valid: {why}"))
         })?;
-        (share, "share")
+        (share, DrillKind::Share)
     };
     let officer = sealed
         .identify(&share)
         .map_err(|e| Failure::new(format!("not valid: {e}")))?;
-    Ok(Zeroizing::new(format!(
-        "valid: {how} of officer {}\n",
+    let what = match how {
+        DrillKind::Keyslot => "keyslot passphrase",
+        _ => "share",
+    };
+    let mut out = format!(
+        "valid: {what} of officer {}\n",
         describe_valid(&sealed, officer, &share)
-    )))
+    );
+    if !args.no_record {
+        let recorded = sealed
+            .drill_key(&share)
+            .map_err(|e| Failure::new("the drill was not recorded").because(e))
+            .and_then(|(officer, key)| {
+                health::record(&args.vault, sealed.header(), &officer.name, how, &key)
+            });
+        match recorded {
+            Ok(path) => out.push_str(&format!("drill recorded in {}\n", path.display())),
+            Err(failure) => super::eprint_lines(&format!("warning: {}", super::chain(&failure))),
+        }
+    }
+    Ok(Zeroizing::new(out))
 }
 
 /// "dave (member 4 of 8, threshold 3) for vault 3f2a…", with the group when there
@@ -226,6 +251,8 @@ pub struct StatusArgs {
     /// Print the status as JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    drills: health::DrillArgs,
 }
 
 /// The header of a vault file, or an agent's state.
@@ -240,11 +267,16 @@ pub fn run_status(args: StatusArgs) -> Output {
     let sealed = quorum::open(&path)?;
     let version = format_version(&path)?;
     let header = sealed.header();
+    // The header is shown even when the drill records cannot be read.
+    let drills = health::evaluate(&path, header, &args.drills).map_err(|f| super::chain(&f));
     if args.json {
-        return super::json_text(&status_json(&path, version, header));
+        return super::json_text(&status_json(&path, version, header, &drills));
     }
-    Ok(Zeroizing::new(status_text(&path, version, header)))
+    Ok(Zeroizing::new(status_text(&path, version, header, &drills)))
 }
+
+/// A drill check, or why the drills file could not be read.
+type Drills = Result<svault::health::Health, String>;
 
 /// The file's format version (its first line; the open already checked it).
 fn format_version(path: &Path) -> Result<u32, Failure> {
@@ -260,7 +292,7 @@ fn format_version(path: &Path) -> Result<u32, Failure> {
         .ok_or_else(|| Failure::new("the format version line is damaged"))
 }
 
-fn status_text(path: &Path, version: u32, header: &Header) -> String {
+fn status_text(path: &Path, version: u32, header: &Header, drills: &Drills) -> String {
     let split = &header.split;
     let mut out = String::new();
     let mut line = |s: String| {
@@ -316,20 +348,24 @@ fn status_text(path: &Path, version: u32, header: &Header) -> String {
         utc(split.created)
     ));
     line("officers:".into());
-    for o in &header.officers {
+    for (i, o) in header.officers.iter().enumerate() {
         let group = split
             .groups
             .get(usize::from(o.group))
             .map(|g| sanitize(&g.name))
             .unwrap_or_default();
         let slot = if o.slot.is_some() { ", keyslot" } else { "" };
-        let drill = if o.drill_key.is_some() {
+        let key = if o.drill_key.is_some() {
             ", drill key"
         } else {
             ", no drill key yet"
         };
+        let drill = match drills.as_ref().ok().and_then(|h| h.officers.get(i)) {
+            Some(oh) => format!("; {}", health::officer_note(oh)),
+            None => String::new(),
+        };
         line(format!(
-            "  {} (group {group}, member {}{slot}{drill}) fingerprint {}",
+            "  {} (group {group}, member {}{slot}{key}) fingerprint {}{drill}",
             sanitize(&o.name),
             u16::from(o.member) + 1,
             share_fingerprint(header, o)
@@ -344,6 +380,26 @@ fn status_text(path: &Path, version: u32, header: &Header) -> String {
             sanitize(&keyless.join(", ")),
             if keyless.len() == 1 { "has" } else { "have" },
         ));
+    }
+    match drills {
+        Ok(h) => {
+            line(format!("quorum: {}", health::summary(h)));
+            line(format!(
+                "drills: {}: {} counted, {} rejected, {} not counted",
+                sanitize(
+                    &svault::health::files::drills_path(path)
+                        .display()
+                        .to_string()
+                ),
+                h.verified_records,
+                h.rejected,
+                h.not_counted
+            ));
+            for l in health::ignored_lines(h) {
+                line(format!("  {l}"));
+            }
+        }
+        Err(why) => line(format!("drills: {}", sanitize(why))),
     }
     let slots: Vec<String> = header
         .officers
@@ -408,9 +464,9 @@ fn generation_text(generation: u64) -> String {
 /// What `status` says of a vault whose keyslot holders alone meet the threshold.
 const KEYSLOT_QUORUM_WARNING: &str = "keyslot holders alone can unseal this vault: the file and their passphrases open it (and every backup of it) without any share; rekey, or drop keyslots, to end this";
 
-fn status_json(path: &Path, version: u32, header: &Header) -> serde_json::Value {
+fn status_json(path: &Path, version: u32, header: &Header, drills: &Drills) -> serde_json::Value {
     let split = &header.split;
-    serde_json::json!({
+    let mut value = serde_json::json!({
         "vault": path.display().to_string(),
         "format_version": version,
         "generation": header.generation,
@@ -449,7 +505,28 @@ fn status_json(path: &Path, version: u32, header: &Header) -> serde_json::Value 
         "credentials_readable": false,
         "keyslot_quorum": header.keyslot_quorum(),
         "warnings": header.keyslot_quorum().map(|_| vec![KEYSLOT_QUORUM_WARNING]).unwrap_or_default(),
-    })
+    });
+    match drills {
+        Ok(h) => {
+            let (officers, extra) =
+                health::json_parts(h, &svault::health::files::drills_path(path));
+            if let Some(list) = value["officers"].as_array_mut() {
+                for (o, more) in list.iter_mut().zip(officers) {
+                    if let (Some(o), serde_json::Value::Object(more)) = (o.as_object_mut(), more) {
+                        o.extend(more);
+                    }
+                }
+            }
+            if let (Some(v), serde_json::Value::Object(extra)) = (value.as_object_mut(), extra) {
+                v.extend(extra);
+            }
+        }
+        Err(why) => {
+            value["quorum"] = serde_json::Value::Null;
+            value["drills"] = serde_json::json!({ "error": why });
+        }
+    }
+    value
 }
 
 // ------------------------------------------------------------------------ get / set
