@@ -470,7 +470,38 @@ fn cluster_ceremony_drill_and_checked_unseal() {
     assert!(text(&out.stderr).contains("already initialised"));
     assert!(!again.exists() && !dir.join("zed.key").exists() && !dir.join("again.token").exists());
 
+    // A restarted node's return can move Raft's leadership; a rotation started in that
+    // window is refused by OpenBao ("node is not the leader") and cancelled by svault,
+    // which is not what this part tests.
+    wait_settled(&cluster);
     rotate_into_a_new_split(&mut cluster, &dir, &record, &keys, &frank, &root_token);
+}
+
+/// Waits (up to 30 s) until every node names the same active node, twice in a row
+/// a second apart.
+fn wait_settled(cluster: &Cluster) {
+    let leader = || {
+        let seen: Vec<String> = (0..cluster.nodes.len())
+            .map(|i| {
+                http(cluster.nodes[i].api_port, "GET", "/v1/sys/leader", "")
+                    .map(|(_, body)| body["leader_address"].as_str().unwrap_or("").to_owned())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let first = seen[0].clone();
+        (!first.is_empty() && seen.iter().all(|s| *s == first)).then_some(first)
+    };
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(30) {
+        if let Some(a) = leader() {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            if leader() == Some(a) {
+                return;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    panic!("the cluster never agreed on an active node");
 }
 
 /// Whether a root-key rotation is under way on node `i`.
@@ -499,6 +530,7 @@ fn rotate_into_a_new_split(
     root_token: &str,
 ) {
     let u0 = cluster.nodes[0].url();
+    let (u1, u2) = (cluster.nodes[1].url(), cluster.nodes[2].url());
     let token = dir.join("root.token");
     let before = fs::read_to_string(record).unwrap();
     let new_dir = dir.join("rotated");
@@ -510,6 +542,10 @@ fn rotate_into_a_new_split(
             p(record),
             "--addr",
             &u0,
+            "--addr",
+            &u1,
+            "--addr",
+            &u2,
             "--token-file",
             p(&token),
             "--shares-out",

@@ -427,6 +427,34 @@ impl Node {
         }
     }
 
+    /// Which of `nodes` is the cluster's active node, as this node reports it (`GET
+    /// sys/leader`). A standby forwards requests to the active node, but while it has
+    /// lost sight of it (an election, a restart) it answers "active cluster node not
+    /// found" without acting, and a multi-step operation such as a rotation fails
+    /// half-way; sent to the active node itself, nothing is forwarded. `self` when it is
+    /// active, when the answer names no leader, or when the leader is not among `nodes`.
+    pub fn active_among<'a>(&'a self, nodes: &'a [Node]) -> &'a Node {
+        #[derive(Deserialize)]
+        struct Leader {
+            #[serde(default)]
+            is_self: bool,
+            #[serde(default)]
+            leader_address: String,
+        }
+        let Ok(text) = self.request("asking for the leader", "GET", "sys/leader", None, None)
+        else {
+            return self;
+        };
+        let Ok(leader) = serde_json::from_str::<Leader>(&text) else {
+            return self;
+        };
+        let address = leader.leader_address.trim_end_matches('/');
+        if leader.is_self || address.is_empty() {
+            return self;
+        }
+        nodes.iter().find(|n| n.url == address).unwrap_or(self)
+    }
+
     /// `GET sys/seal-status`.
     ///
     /// # Errors

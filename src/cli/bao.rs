@@ -913,7 +913,8 @@ fn run_rotate(args: RotateArgs) -> Result<Zeroizing<String>, Failure> {
         None => None,
     };
 
-    let node = &nodes[0];
+    // The rotation goes to the active node when it is among the nodes given.
+    let node = nodes[0].active_among(&nodes);
     let rotating = match &record {
         Some(record) => rotate::start(node, token, record, &old, &plan),
         None => rotate::adopt(node, token, adopted, &plan),
