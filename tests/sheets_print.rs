@@ -524,7 +524,7 @@ fn sheets_print_on_a4_and_letter_and_the_printed_code_reads_back() {
             status
                 .lines()
                 .any(|l| l.trim_start().starts_with(&format!("{name} ("))
-                    && l.ends_with(&format!("fingerprint {fp}"))),
+                    && l.contains(&format!(") fingerprint {fp}"))),
             "{status}"
         );
         let must_say = vec![
