@@ -848,7 +848,7 @@ fn lagrange_at(xs: &[u8], at: u8) -> Vec<u8> {
 ///   from a source reseeded from the OS.
 ///
 /// The keystream comes from the `chacha20` crate (its SIMD backend is chosen at run time)
-/// in blocks of [`KEYSTREAM_BLOCK`] bytes. Its state and buffer are wiped when it is
+/// in blocks of `KEYSTREAM_BLOCK` bytes. Its state and buffer are wiped when it is
 /// dropped.
 pub struct CoefficientRng {
     /// This split's ChaCha12 key.
