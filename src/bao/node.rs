@@ -419,6 +419,26 @@ impl Node {
         Ok(text)
     }
 
+    /// OpenBao's hex keys, each a 33-byte key (32 value bytes and x); `label` names
+    /// them in the error ("key 2 is not hex").
+    fn parse_keys(
+        &self,
+        what: &str,
+        label: &str,
+        hexes: &[String],
+    ) -> Result<Vec<Share>, NodeError> {
+        let mut keys = Vec::with_capacity(hexes.len());
+        for (i, hex) in hexes.iter().enumerate() {
+            let key = unseal_key::parse_as(hex, Format::Hex)
+                .map_err(|_| self.bad(what, format!("{label} {} is not hex", i + 1)))?;
+            if key.y().len() != KEY_LEN {
+                return Err(self.bad(what, format!("{label} {} is not a 33-byte key", i + 1)));
+            }
+            keys.push(key);
+        }
+        Ok(keys)
+    }
+
     fn bad(&self, what: &str, reason: impl ToString) -> NodeError {
         NodeError::BadAnswer {
             node: self.name().to_owned(),
@@ -476,15 +496,7 @@ impl Node {
         let body = json!({ "secret_shares": shares, "secret_threshold": threshold }).to_string();
         let text = self.request(what, "PUT", "sys/init", None, Some(&body))?;
         let answer: InitAnswer = serde_json::from_str(&text).map_err(|e| self.bad(what, e))?;
-        let mut keys = Vec::with_capacity(answer.keys.len());
-        for (i, hex) in answer.keys.iter().enumerate() {
-            let key = unseal_key::parse_as(hex, Format::Hex)
-                .map_err(|_| self.bad(what, format!("key {} is not hex", i + 1)))?;
-            if key.y().len() != KEY_LEN {
-                return Err(self.bad(what, format!("key {} is not a 33-byte key", i + 1)));
-            }
-            keys.push(key);
-        }
+        let keys = self.parse_keys(what, "key", &answer.keys)?;
         if keys.len() != usize::from(shares) || answer.root_token.is_empty() {
             return Err(self.bad(what, "wrong number of keys or no root token"));
         }
@@ -594,15 +606,7 @@ impl Node {
         if !answer.verification_required || answer.verification_nonce.is_empty() {
             return Err(self.bad(what, "the rotation completed without verification"));
         }
-        let mut keys = Vec::with_capacity(answer.keys.len());
-        for (i, hex) in answer.keys.iter().enumerate() {
-            let key = unseal_key::parse_as(hex, Format::Hex)
-                .map_err(|_| self.bad(what, format!("new key {} is not hex", i + 1)))?;
-            if key.y().len() != KEY_LEN {
-                return Err(self.bad(what, format!("new key {} is not a 33-byte key", i + 1)));
-            }
-            keys.push(key);
-        }
+        let keys = self.parse_keys(what, "new key", &answer.keys)?;
         Ok(RotationUpdate::Complete {
             keys,
             verification_nonce: answer.verification_nonce.clone(),
