@@ -690,13 +690,13 @@ proptest! {
     }
 }
 
-/// The split generator's output is the ChaCha12 keystream of its key (zero nonce),
-/// however it is drawn: small first draws (made four blocks at a time), draws across the
-/// 512-byte buffer, and whole 512-byte runs made straight into the destination.
+/// The split generator's output is the AES-256-CTR keystream of its key (128-bit
+/// counter from zero), however it is drawn: single bytes, draws that end inside a block,
+/// and long runs.
 #[test]
-fn coefficient_generator_is_the_chacha12_keystream() {
-    use chacha20::ChaCha12;
-    use chacha20::cipher::{KeyIvInit, StreamCipher};
+fn coefficient_generator_is_the_aes256_ctr_keystream() {
+    use aes::Aes256;
+    use aes::cipher::{BlockEncrypt, KeyInit};
     let draws: &[&[usize]] = &[
         &[32, 64, 1, 200, 3000, 7],
         &[512, 512, 100],
@@ -707,8 +707,18 @@ fn coefficient_generator_is_the_chacha12_keystream() {
     for (case, sizes) in draws.iter().enumerate() {
         let key = [case as u8 * 37 + 1; 32];
         let total: usize = sizes.iter().sum();
-        let mut expected = vec![0u8; total];
-        ChaCha12::new(&key.into(), &[0u8; 12].into()).apply_keystream(&mut expected);
+        // Counter mode written out: block i is AES-256(key, i as a big-endian u128).
+        let aes = Aes256::new(&key.into());
+        let mut expected = Vec::with_capacity(total + 16);
+        for counter in 0u128.. {
+            if expected.len() >= total {
+                break;
+            }
+            let mut block = counter.to_be_bytes().into();
+            aes.encrypt_block(&mut block);
+            expected.extend_from_slice(&block);
+        }
+        expected.truncate(total);
         let mut generator = svault::shamir::CoefficientRng::from_key(key);
         let mut got = Vec::new();
         for &size in sizes.iter() {
