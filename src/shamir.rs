@@ -850,9 +850,10 @@ fn lagrange_at(xs: &[u8], at: u8) -> Vec<u8> {
 ///
 /// The keystream comes from the `aes` and `ctr` crates (AES-NI chosen at run time; a
 /// bitsliced constant-time fallback elsewhere): on AES hardware a coefficient byte costs
-/// about 0.4 of a ChaCha12 byte, which is what lets a bulk split pass 1 GB/s. One key gives at most 2^32 blocks (64 GiB), keeping
-/// the keystream within 2^-65 of uniform; past that the rest comes from the OS. The key
-/// schedule and the partial block are wiped when the generator is dropped.
+/// about 0.4 of a ChaCha12 byte, which is what lets a bulk split pass 1 GB/s. One key
+/// gives at most 2^32 blocks (64 GiB), keeping the keystream within 2^-65 of uniform;
+/// past that the rest comes from the OS. The key schedule and the partial block are
+/// wiped when the generator is dropped.
 pub struct CoefficientRng {
     /// This split's AES-256-CTR keystream (its round keys and buffer wiped on drop).
     cipher: Keystream,
@@ -1023,3 +1024,27 @@ impl RngCore for CoefficientRng {
 }
 
 impl CryptoRng for CoefficientRng {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A generator whose key has given its 64 GiB hands out OS randomness, never zeros or
+    /// more of the spent stream.
+    #[test]
+    fn a_spent_keystream_continues_from_the_os() {
+        let key = [9u8; 32];
+        let mut whole = [0u8; 96];
+        CoefficientRng::from_key(key).fill_bytes(&mut whole);
+        let mut nearly_spent = CoefficientRng::from_key(key);
+        nearly_spent.left = 40;
+        let mut drawn = [0u8; 96];
+        nearly_spent.fill_bytes(&mut drawn[..30]);
+        nearly_spent.fill_bytes(&mut drawn[30..]);
+        assert_eq!(drawn[..40], whole[..40]);
+        assert_eq!(nearly_spent.left, 0);
+        // 56 bytes from the OS: equal to the keystream or all zero with chance 2^-448.
+        assert_ne!(drawn[40..], whole[40..]);
+        assert_ne!(drawn[40..], [0u8; 56]);
+    }
+}
