@@ -7,7 +7,8 @@
 //!   every officer's Verified ──prove_set(header, …)──▶ ProvenSet   (extend_group predicts each member)
 //!   stage_new(draft, ProvenSet, VAULT) ──▶ NewVault   (a hidden file beside VAULT, opened and
 //!                                                     unsealed with every group combination)
-//!   NewVault::check_keyslot(officer, passphrase) for each keyslot officer, then
+//!   NewVault::check_keyslot(officer, passphrase) for each keyslot officer,
+//!   NewVault::drill_records(now) when the officers typed their shares (health), then
 //!   NewVault::commit() ──hard link, never replacing──▶ VAULT
 //! ```
 //!
@@ -45,6 +46,7 @@ use std::path::{Path, PathBuf};
 
 use subtle::ConstantTimeEq;
 
+use crate::health::{DrillKind, DrillRecord, LineError};
 use crate::share::slip39::{self, Slip39Share};
 use crate::vault::{
     Draft, Header, IssuedShare, OpenError, SaveError, Sealed, SubmitError, UnsealError, Unsealed,
@@ -329,6 +331,14 @@ pub enum CeremonyError {
     /// The written bytes did not parse.
     #[error("the new vault does not read back: {0}")]
     ReadBack(String),
+    /// A drill record could not be made for the officer.
+    #[error("no drill record could be made for {officer}")]
+    Drill {
+        /// The officer.
+        officer: String,
+        /// Why.
+        source: LineError,
+    },
     /// Keyslot holders alone would meet the threshold (see [`check_keyslot_quorum`]).
     #[error(
         "keyslot holders alone would meet the threshold ({}): the vault file and their passphrases would open everything, backups included, without any share; give fewer officers a keyslot, or --allow-keyslot-quorum to accept this",
@@ -637,6 +647,47 @@ impl Proof {
         self.keyslots_pending.iter().cloned().collect()
     }
 
+    /// One drill record ([`DrillKind::Share`], dated `time`) per re-entered share, signed
+    /// with the drill key that share derives, for the vault this proof checked (its id
+    /// and split). Append them with [`crate::health::files::append`] once the vault is
+    /// in place.
+    ///
+    /// Only a share its officer typed back from their own copy is a drill: a caller
+    /// whose shares were re-read from files it wrote itself should record nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`CeremonyError::Refused`] (cannot happen for a proof that was made: the same
+    /// shares were checked against the same header), [`CeremonyError::Drill`].
+    pub fn drill_records(&self, time: u64) -> Result<Vec<DrillRecord>, CeremonyError> {
+        let header = self.sealed.header();
+        self.proven
+            .shares
+            .iter()
+            .map(|v| {
+                let (officer, key) =
+                    self.sealed
+                        .drill_key(&v.share)
+                        .map_err(|source| CeremonyError::Refused {
+                            officer: v.officer.clone(),
+                            source,
+                        })?;
+                DrillRecord::sign(
+                    header.vault_id.0,
+                    header.split.identifier,
+                    &officer.name,
+                    DrillKind::Share,
+                    time,
+                    &key,
+                )
+                .map_err(|source| CeremonyError::Drill {
+                    officer: v.officer.clone(),
+                    source,
+                })
+            })
+            .collect()
+    }
+
     /// Opens `officer`'s keyslot in the vault with `passphrase` and checks that it holds
     /// the share they re-entered.
     ///
@@ -748,6 +799,15 @@ impl NewVault {
     /// The header as written.
     pub fn header(&self) -> &Header {
         self.proof.sealed.header()
+    }
+
+    /// See [`Proof::drill_records`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Proof::drill_records`].
+    pub fn drill_records(&self, time: u64) -> Result<Vec<DrillRecord>, CeremonyError> {
+        self.proof.drill_records(time)
     }
 
     /// Puts the proven file at the vault's path, never replacing anything there (a hard

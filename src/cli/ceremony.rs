@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 use svault::ceremony::{self, CeremonyError, Verified};
+use svault::health::{DrillKind, DrillRecord};
 use svault::prompt::{Console, read_passphrase_file, read_share_file};
 use svault::share::slip39::{self, Slip39Share};
 use svault::vault::format::to_hex;
@@ -26,6 +27,7 @@ use svault::vault::{
 };
 
 use super::Failure;
+use super::health::now;
 use super::quorum::{self, QuorumArgs, parse_passphrase_spec};
 
 const SECRET_BITS_HELP: &str = "\
@@ -288,13 +290,6 @@ fn date(secs: u64) -> String {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     format!("{y:04}-{m:02}-{d:02}")
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// Where an issued share sits, as people read it.
@@ -916,9 +911,23 @@ fn run_init_hooked(
             }
         }
     }
+    // Each officer who typed their share back at the terminal has drilled; shares
+    // re-read from files this command wrote prove nothing of their holders.
+    let drills = match &mode {
+        Mode::Interactive(_) => Some(
+            staged
+                .drill_records(now())
+                .map_err(|e| ceremony_failure(&vault, e))?,
+        ),
+        Mode::Scripted(_) => None,
+    };
     staged.commit().map_err(|e| ceremony_failure(&vault, e))?;
     created.keep = true;
     let mut out = summary("created", &vault, &header, method);
+    out.push_str(&match &drills {
+        Some(records) => super::health::record_ceremony(&vault, records),
+        None => super::health::no_ceremony_drills(&vault, None),
+    });
     if let Some(dir) = &args.issue.shares_out {
         let _ = writeln!(out, "share files: {}/NAME.share (mode 0600)", dir.display());
     }
@@ -1128,12 +1137,42 @@ pub fn run_add_officer_with(
         Failure::new(format!("nothing was changed at {}", vault_path.display())).because(e)
     })?;
     created.keep = true;
-    Ok(Zeroizing::new(format!(
+    let mut out = format!(
         "added officer {} to {} ({}); their share was verified ({method}); other shares are unchanged\n",
         args.name,
         vault_path.display(),
         position(&new_header, &issued.share)
-    )))
+    );
+    // Typed back at the terminal: the new officer's first drill (the quorum's were
+    // recorded by the unseal).
+    if matches!(mode, Mode::Interactive(_)) {
+        let records: Vec<_> = vault
+            .drill_keys()
+            .into_iter()
+            .filter(|(officer, _)| *officer == args.name)
+            .filter_map(|(officer, key)| {
+                let header = vault.header();
+                DrillRecord::sign(
+                    header.vault_id.0,
+                    header.split.identifier,
+                    &officer,
+                    DrillKind::Share,
+                    now(),
+                    &key,
+                )
+                // Refused only for a name no header could hold, and this one is in it.
+                .ok()
+            })
+            .take(1)
+            .collect();
+        out.push_str(&super::health::record_ceremony(&vault_path, &records));
+    } else {
+        out.push_str(&super::health::no_ceremony_drills(
+            &vault_path,
+            Some(&args.name),
+        ));
+    }
+    Ok(Zeroizing::new(out))
 }
 
 /// `svault rekey`.
@@ -1249,9 +1288,17 @@ pub fn run_rekey_with(
             }
         }
     }
+    let drills = match &mode {
+        Mode::Interactive(_) => Some(proof.drill_records(now()).map_err(fail)?),
+        Mode::Scripted(_) => None,
+    };
     ceremony::save_proven(&mut vault, &proof).map_err(fail)?;
     created.keep = true;
     let mut out = summary("rekeyed", &vault_path, &header, method);
+    out.push_str(&match &drills {
+        Some(records) => super::health::record_ceremony(&vault_path, records),
+        None => super::health::no_ceremony_drills(&vault_path, None),
+    });
     if args.no_backup {
         let removed = vault.discard_backup().map_err(|e| {
             Failure::new(format!(
@@ -1377,6 +1424,15 @@ mod tests {
         }
     }
 
+    /// The vault's drills checked against its header, as `svault status` does.
+    fn drill_health(vault: &Path) -> svault::health::Health {
+        let header = Vault::open(vault).unwrap().header().clone();
+        let roster = svault::health::Roster::from_header(&header);
+        let drills = svault::health::files::read(&svault::health::files::drills_path(vault))
+            .unwrap_or_default();
+        svault::health::check(&roster, &drills, now(), &svault::health::Policy::default())
+    }
+
     #[test]
     fn interactive_ceremony_catches_a_mistyped_word_and_checks_the_keyslot() {
         let dir = tempfile::tempdir().unwrap();
@@ -1413,6 +1469,20 @@ mod tests {
         let record = header.ceremony.unwrap();
         assert_eq!(record.method, "interactive");
         assert_eq!(record.verified, ["alice", "bob", "erin"]);
+        // Every officer typed their share back: one signed share drill each, so the
+        // margin starts at n − t.
+        assert!(out.contains("drills recorded in"), "{}", &out[..]);
+        assert!(out.contains("for alice, bob, erin"), "{}", &out[..]);
+        let health = drill_health(&vault);
+        assert_eq!(health.verified_records, 3);
+        assert_eq!(health.rejected + health.not_counted, 0);
+        assert!(
+            health
+                .officers
+                .iter()
+                .all(|o| o.fresh && o.drills == 1 && o.last_kind == Some(DrillKind::Share))
+        );
+        assert_eq!((health.quorum.verified, health.quorum.margin), (3, 1));
         println!("{t}");
     }
 
@@ -1538,7 +1608,10 @@ mod tests {
             "--shares-out",
             o,
         ]);
-        run_init_with(init, &mut officers(0), false).unwrap();
+        let created = run_init_with(init, &mut officers(0), false).unwrap();
+        // Shares re-read from files this command wrote: nobody has drilled.
+        assert!(created.contains("no drill recorded"), "{}", &created[..]);
+        assert!(!svault::health::files::drills_path(&vault).exists());
 
         // No keyslot option at the rekey: erin is asked to choose a new passphrase.
         let alice = out.join("alice.share");
@@ -1553,7 +1626,7 @@ mod tests {
         .unwrap()
         .rekey;
         let mut console = officers(usize::MAX);
-        run_rekey_with(rekey, &mut console).unwrap();
+        let out = run_rekey_with(rekey, &mut console).unwrap();
         let t = console.inner.transcript();
         assert!(
             t.contains("erin, choose a passphrase for your keyslot"),
@@ -1566,6 +1639,66 @@ mod tests {
         let sealed = Vault::open(&vault).unwrap();
         let share = sealed.open_slot("erin", b"erin's passphrase").unwrap();
         assert_eq!(share.identifier(), sealed.header().split.identifier);
+        // The unseal before the rekey drilled the old split (no longer counted); the
+        // shares typed back drilled the new one.
+        assert!(out.contains("drills recorded in"), "{}", &out[..]);
+        let health = drill_health(&vault);
+        assert_eq!((health.quorum.verified, health.quorum.margin), (2, 0));
+        assert_eq!(health.verified_records, 2);
+        assert_eq!(
+            health.not_counted, 2,
+            "the unseal's records of the old split"
+        );
+    }
+
+    #[derive(Debug, Parser)]
+    struct WrapAdd {
+        #[command(flatten)]
+        add: AddOfficerArgs,
+    }
+
+    #[test]
+    fn interactive_add_officer_records_the_new_officers_drill() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = dir.path().join("v.svault");
+        let out = dir.path().join("shares");
+        let (v, o) = (vault.to_str().unwrap(), out.to_str().unwrap());
+        let init = init_args(&[
+            v,
+            "--threshold",
+            "2",
+            "--officer",
+            "alice",
+            "--officer",
+            "bob",
+            "--shares-out",
+            o,
+        ]);
+        run_init_with(init, &mut officers(0), false).unwrap();
+        let quorum: Vec<String> = ["alice", "bob"]
+            .iter()
+            .map(|n| out.join(format!("{n}.share")).display().to_string())
+            .collect();
+        let add = WrapAdd::try_parse_from([
+            "svault",
+            v,
+            "frank",
+            "--share-file",
+            &quorum[0],
+            "--share-file",
+            &quorum[1],
+        ])
+        .unwrap()
+        .add;
+        let mut console = officers(usize::MAX);
+        let said = run_add_officer_with(add, &mut console).unwrap();
+        assert!(said.contains("drills recorded in"), "{}", &said[..]);
+        assert!(said.contains("for frank"), "{}", &said[..]);
+        let health = drill_health(&vault);
+        let frank = health.officers.iter().find(|o| o.name == "frank").unwrap();
+        assert_eq!((frank.drills, frank.last_kind), (1, Some(DrillKind::Share)));
+        // alice and bob drilled by unsealing for the addition.
+        assert_eq!((health.quorum.verified, health.quorum.margin), (3, 1));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `svault health` (the quorum margin for monitoring), the drill lines `svault status`
-//! shows, and recording drills after `verify` and after an unseal. Thin: the checks
-//! live in `svault::health`.
+//! shows, and recording drills after `verify`, after an unseal and after a ceremony at
+//! the terminal. Thin: the checks live in `svault::health`.
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +9,8 @@ use zeroize::Zeroizing;
 use super::vault_cmds::utc;
 use super::{Failure, eprint_lines, quorum, sanitize};
 use svault::health::{
-    self, DAY, DrillKind, Health, OfficerHealth, Policy, Roster, SignDrill, files, prometheus,
+    self, DAY, DrillKind, DrillRecord, Health, OfficerHealth, Policy, Roster, SignDrill, files,
+    prometheus,
 };
 use svault::vault::Header;
 use svault::vault::format::to_hex;
@@ -69,7 +70,7 @@ pub fn roster(header: &Header) -> Roster {
     Roster::from_header(header)
 }
 
-fn now() -> u64 {
+pub(super) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -314,4 +315,42 @@ pub fn record_unseal(vault: &Path, unsealed: &svault::vault::Unsealed) {
             eprint_lines(&format!("warning: {e}"));
         }
     }
+}
+
+/// Appends the drill records of a ceremony in which every officer typed their share
+/// back ([`svault::ceremony::Proof::drill_records`]); returns the summary line naming
+/// who was recorded. The vault is already in place, so a record that cannot be written
+/// is a warning on stderr, not a failure.
+pub fn record_ceremony(vault: &Path, records: &[DrillRecord]) -> String {
+    let path = files::drills_path(vault);
+    let mut recorded = Vec::new();
+    for record in records {
+        match files::append(&path, record) {
+            Ok(()) => recorded.push(record.officer.as_str()),
+            Err(e) => eprint_lines(&format!(
+                "warning: {}'s drill was not recorded in {}: {e}; they can record one with `svault verify {}`",
+                record.officer,
+                path.display(),
+                vault.display()
+            )),
+        }
+    }
+    if recorded.is_empty() {
+        return String::new();
+    }
+    format!(
+        "drills recorded in {} for {} (each typed their share back)\n",
+        path.display(),
+        recorded.join(", ")
+    )
+}
+
+/// The summary line of a ceremony whose shares went to files: nobody (or not the new
+/// `officer`) has drilled yet.
+pub fn no_ceremony_drills(vault: &Path, officer: Option<&str>) -> String {
+    format!(
+        "no drill recorded: the shares were written to files; {} records one with `svault verify {} --share-file THEIR.share` once they hold their share\n",
+        officer.unwrap_or("each officer"),
+        vault.display()
+    )
 }
