@@ -93,6 +93,10 @@ fn an_older_copy_is_refused_after_a_newer_one_was_served_even_after_a_restart() 
         .unwrap();
     assert_eq!(generation_of(&s.vault), 3);
     assert_eq!(fs::read_to_string(&file).unwrap(), "3\n");
+    let status = client.status().unwrap();
+    assert_eq!((status.generation, status.generation_served), (3, Some(3)));
+    let id = Vault::open(&s.vault).unwrap().header().vault_id.0;
+    assert_eq!(status.vault_id, to_hex(&id));
 
     // The old copy (generation 2) is put back; seal makes the agent read the file again.
     fs::write(&s.vault, &old).unwrap();
@@ -106,7 +110,10 @@ fn an_older_copy_is_refused_after_a_newer_one_was_served_even_after_a_restart() 
     );
     assert_eq!(fs::read(&s.vault).unwrap(), old, "the vault was changed");
     assert_eq!(fs::read_to_string(&file).unwrap(), "3\n");
-    assert_eq!(client.status().unwrap().progress, "0 of 2, need 2 more");
+    let status = client.status().unwrap();
+    assert_eq!(status.progress, "0 of 2, need 2 more");
+    // The agent has the old copy open and says so beside what it served.
+    assert_eq!((status.generation, status.generation_served), (2, Some(3)));
     agent.stop();
 
     // A restarted agent remembers: the old copy is refused again.

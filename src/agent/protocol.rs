@@ -473,6 +473,16 @@ pub struct AgentStatus {
     pub expires_at: Option<u64>,
     /// How many credentials the vault holds (unsealed only).
     pub credentials: Option<usize>,
+    /// The vault the agent serves: its id (hex), empty from an agent before this field.
+    #[serde(default)]
+    pub vault_id: String,
+    /// The generation of the vault file the agent has open (0: a format-1 file).
+    #[serde(default)]
+    pub generation: u64,
+    /// The highest generation the agent remembers serving (it refuses an older file);
+    /// `None` when its generation file cannot be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation_served: Option<u64>,
     /// The quorum's health from the drill records (docs/HEALTH.md); in `status` replies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<HealthStatus>,
@@ -1024,6 +1034,9 @@ mod tests {
             since: Some(5),
             expires_at: None,
             credentials: None,
+            vault_id: "00112233445566778899aabbccddeeff".into(),
+            generation: 7,
+            generation_served: Some(8),
             health: None,
         };
         let line = Response::Status(status.clone()).encode();

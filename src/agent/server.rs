@@ -34,6 +34,7 @@ use super::protocol::{
 use crate::health::{self, DrillKind};
 use crate::secret::SecretBytes;
 use crate::share::slip39::{self, Slip39Share};
+use crate::vault::format::to_hex;
 use crate::vault::{Header, OpenError, Progress, Sealed, SubmitError, Unsealed, Vault};
 
 /// How the agent is set up.
@@ -1063,6 +1064,11 @@ fn record_drills(shared: &Shared, vault: &Path, unsealed: &Unsealed) {
 
 fn status_of(state: &State, expire: Option<Duration>) -> AgentStatus {
     let sealed = state.unsealed.is_none();
+    // Unsealed, the open vault's header is current: saves through the agent advance it.
+    let header = state
+        .unsealed
+        .as_ref()
+        .map_or_else(|| state.sealed.header(), Unsealed::header);
     let progress = if sealed {
         state.sealed.progress()
     } else {
@@ -1099,6 +1105,9 @@ fn status_of(state: &State, expire: Option<Duration>) -> AgentStatus {
             _ => None,
         },
         credentials: state.unsealed.as_ref().map(|u| u.list().len()),
+        vault_id: to_hex(&header.vault_id.0),
+        generation: header.generation,
+        generation_served: state.served.as_ref().ok().copied(),
         health: None,
     }
 }

@@ -332,6 +332,17 @@ fn describe_status(status: &AgentStatus) -> String {
     if let Some(at) = status.expires_at {
         out.push_str(&format!("progress expires at {at} (Unix time)\n"));
     }
+    if !status.vault_id.is_empty() {
+        let served = match status.generation_served {
+            Some(0) => "none served yet".to_owned(),
+            Some(g) => format!("highest served {g}"),
+            None => "its generation file is unreadable".to_owned(),
+        };
+        out.push_str(&format!(
+            "vault {}, generation {} ({served})\n",
+            status.vault_id, status.generation
+        ));
+    }
     if let Some(h) = &status.health {
         let warn = if h.margin < h.min_margin {
             format!(" — below the minimum {}", h.min_margin)
