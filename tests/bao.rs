@@ -756,6 +756,21 @@ fn rotate_into_a_new_split(
         format!("{}: unsealed\n", cluster.nodes[1].name())
     );
     assert_eq!(cluster.seal_status(1)["t"], 2);
+
+    // The agent, holding the rotated K from the vault, unseals a restarted node (now at
+    // threshold 2) with no one typing.
+    let (agent, socket, _) = start_agent(cluster, dir, "agent-rotated");
+    let out = svault(&[
+        "unseal",
+        "--socket",
+        p(&socket),
+        "--share-file",
+        p(&dir.join("ops.share")),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    cluster.restart(2);
+    cluster.wait_sealed(2, false);
+    drop(agent);
 }
 
 fn copy(share: &svault::shamir::Share) -> svault::shamir::Share {
@@ -1007,14 +1022,12 @@ impl Drop for Killed {
     }
 }
 
-fn agent_keeps_the_cluster_unsealed(
-    cluster: &mut Cluster,
-    dir: &Path,
-    k_hex: &str,
-    keys: &[String],
-) {
-    let socket = dir.join("agent.sock");
-    let audit = dir.join("agent.audit");
+/// Starts `svault agent` on the vault `dir/ops.svault` for every node of the cluster,
+/// with its socket and audit log at `dir/NAME.sock` and `dir/NAME.audit`; killed when
+/// dropped.
+fn start_agent(cluster: &Cluster, dir: &Path, name: &str) -> (Killed, PathBuf, PathBuf) {
+    let socket = dir.join(format!("{name}.sock"));
+    let audit = dir.join(format!("{name}.audit"));
     let mut args = vec![
         "agent".to_owned(),
         p(&dir.join("ops.svault")).into(),
@@ -1040,6 +1053,16 @@ fn agent_keeps_the_cluster_unsealed(
         assert!(start.elapsed().as_secs() < 20, "agent did not start");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    (agent, socket, audit)
+}
+
+fn agent_keeps_the_cluster_unsealed(
+    cluster: &mut Cluster,
+    dir: &Path,
+    k_hex: &str,
+    keys: &[String],
+) {
+    let (agent, socket, audit) = start_agent(cluster, dir, "agent");
     // Sealed agent: a restarted node stays sealed.
     cluster.restart(1);
     wait_initialised(cluster, 1);
