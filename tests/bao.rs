@@ -930,6 +930,60 @@ fn unreachable_unjoined_and_tls_failures_are_named() {
     interactive_init_on_a_terminal(&lone, &dir);
 }
 
+/// At a terminal running a key ceremony: each of `officers` in turn reads their key off
+/// the screen, presses Enter and types it back in groups; `mistype` first types one
+/// character wrong and is told which group to check. The keys, in order.
+fn officers_type_back(
+    term: &mut rexpect::session::PtySession,
+    officers: &[&str],
+    mistype: Option<&str>,
+) -> Vec<String> {
+    let pause = || std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut typed = Vec::new();
+    for &officer in officers {
+        let screen = term.exp_string("Press Enter").unwrap();
+        // The key: the line of 11 groups of hex characters.
+        let shown: String = screen
+            .lines()
+            .map(|l| l.trim().trim_start_matches("svault:").trim())
+            .find(|l| {
+                let groups: Vec<&str> = l.split(' ').collect();
+                groups.len() == 11
+                    && groups
+                        .iter()
+                        .all(|g| g.bytes().all(|c| c.is_ascii_hexdigit()))
+            })
+            .unwrap_or_else(|| panic!("{officer}: no key on screen: {screen}"))
+            .to_owned();
+        let key: String = shown.split(' ').collect();
+        assert_eq!(key.len(), 66);
+        pause();
+        term.send_line("").unwrap();
+        term.exp_string(&format!("{officer}, type your key from your copy"))
+            .unwrap();
+        if mistype == Some(officer) {
+            let mut wrong = key.clone().into_bytes();
+            wrong[20] = if wrong[20] == b'0' { b'1' } else { b'0' };
+            pause();
+            term.send_line(std::str::from_utf8(&wrong).unwrap())
+                .unwrap();
+            term.exp_string(&format!(
+                "{officer}: the key typed differs from the key shown in group 4"
+            ))
+            .unwrap();
+            term.exp_string(&format!("{officer}, type your key from your copy"))
+                .unwrap();
+        }
+        pause();
+        // Typed as written down, in groups.
+        term.send_line(&shown).unwrap();
+        term.exp_string(&format!("{officer}: your key matches."))
+            .unwrap();
+        typed.push(key);
+    }
+    typed
+}
+
 /// The ceremony at a terminal (this test's node, still uninitialised): each officer is
 /// shown their key, writes it down and types it back with echo off; ben mistypes one
 /// character and is told which group to check. No key file is written anywhere.
@@ -954,47 +1008,7 @@ fn interactive_init_on_a_terminal(lone: &Cluster, dir: &Path) {
     .env_remove("BAO_ADDR")
     .env_remove("VAULT_ADDR");
     let mut term = rexpect::session::spawn_command(cmd, Some(30_000)).unwrap();
-    let pause = || std::thread::sleep(std::time::Duration::from_millis(300));
-    let mut typed = Vec::new();
-    for officer in ["amy", "ben"] {
-        let screen = term.exp_string("Press Enter").unwrap();
-        // The key: the line of 11 groups of hex characters.
-        let shown: String = screen
-            .lines()
-            .map(|l| l.trim().trim_start_matches("svault:").trim())
-            .find(|l| {
-                let groups: Vec<&str> = l.split(' ').collect();
-                groups.len() == 11
-                    && groups
-                        .iter()
-                        .all(|g| g.bytes().all(|c| c.is_ascii_hexdigit()))
-            })
-            .unwrap_or_else(|| panic!("{officer}: no key on screen: {screen}"))
-            .to_owned();
-        let key: String = shown.split(' ').collect();
-        assert_eq!(key.len(), 66);
-        pause();
-        term.send_line("").unwrap();
-        term.exp_string(&format!("{officer}, type your key from your copy"))
-            .unwrap();
-        if officer == "ben" {
-            let mut wrong = key.clone().into_bytes();
-            wrong[20] = if wrong[20] == b'0' { b'1' } else { b'0' };
-            pause();
-            term.send_line(std::str::from_utf8(&wrong).unwrap())
-                .unwrap();
-            term.exp_string("ben: the key typed differs from the key shown in group 4")
-                .unwrap();
-            term.exp_string("ben, type your key from your copy")
-                .unwrap();
-        }
-        pause();
-        // Typed as written down, in groups.
-        term.send_line(&shown).unwrap();
-        term.exp_string(&format!("{officer}: your key matches."))
-            .unwrap();
-        typed.push(key);
-    }
+    let typed = officers_type_back(&mut term, &["amy", "ben"], Some("ben"));
     let rest = term.exp_eof().unwrap();
     assert!(rest.contains("record written"), "{rest}");
     assert_eq!(lone.seal_status(0)["sealed"], false);
@@ -1293,4 +1307,106 @@ fn an_existing_cluster_rotates_into_svault_keys() {
         }
     }
     assert_eq!(lone.seal_status(0)["sealed"], true);
+
+    rotate_at_a_terminal(&lone, &record, &token, &new_keys);
+}
+
+/// `bao rotate` without `--shares-out`: the new keys are shown at a terminal and typed
+/// back. Interrupted at the first officer, the rotation is cancelled and nothing
+/// changes; run through, the typed keys are the record's and no key file is written.
+fn rotate_at_a_terminal(lone: &Cluster, record: &Path, token: &Path, keys: &[PathBuf]) {
+    let url = lone.nodes[0].url();
+    let out = svault(&[
+        "bao",
+        "unseal",
+        p(record),
+        "--addr",
+        &url,
+        "--key-file",
+        p(&keys[0]),
+        "--key-file",
+        p(&keys[1]),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rotate = || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_svault"));
+        cmd.args([
+            "bao",
+            "rotate",
+            p(record),
+            "--addr",
+            &url,
+            "--token-file",
+            p(token),
+            "--key-file",
+            p(&keys[0]),
+            "--key-file",
+            p(&keys[2]),
+        ])
+        .env_remove("BAO_ADDR")
+        .env_remove("VAULT_ADDR");
+        rexpect::session::spawn_command(cmd, Some(30_000)).unwrap()
+    };
+    // Without a terminal: refused before anything is sent.
+    let out = svault(&[
+        "bao",
+        "rotate",
+        p(record),
+        "--addr",
+        &url,
+        "--token-file",
+        p(token),
+        "--key-file",
+        p(&keys[0]),
+        "--key-file",
+        p(&keys[2]),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no terminal"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let before = fs::read_to_string(record).unwrap();
+    let mut term = rotate();
+    term.exp_string("Press Enter").unwrap();
+    term.send_control('d').unwrap();
+    let rest = term.exp_eof().unwrap();
+    assert!(rest.contains("rotation was cancelled"), "{rest}");
+    assert_eq!(fs::read_to_string(record).unwrap(), before);
+    let root = fs::read_to_string(token).unwrap();
+    let (_, rotation) = http_as(
+        lone.nodes[0].api_port,
+        "GET",
+        "/v1/sys/rotate/root/init",
+        "",
+        Some(root.trim()),
+    )
+    .unwrap();
+    assert_eq!(rotation["data"]["started"], false, "{rotation}");
+
+    let mut term = rotate();
+    let typed = officers_type_back(&mut term, &["alice", "bob", "carol"], Some("carol"));
+    let rest = term.exp_eof().unwrap();
+    assert!(rest.contains("record replaced"), "{rest}");
+    assert!(
+        rest.contains("officer carol: key verified (typed back)"),
+        "{rest}"
+    );
+    for (officer, key) in ["alice", "bob", "carol"].iter().zip(&typed) {
+        let file = lone.dir.path().join(format!("{officer}-typed.key"));
+        fs::write(&file, format!("{key}\n")).unwrap();
+        let out = svault(&["bao", "verify", p(record), "--key-file", p(&file)]);
+        assert_eq!(
+            text(&out.stdout),
+            format!("{officer}\n"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    // The keys it replaced are named as retired.
+    let out = svault(&["bao", "verify", p(record), "--key-file", p(&keys[0])]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("from before the rotation"));
 }

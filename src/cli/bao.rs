@@ -51,9 +51,11 @@ enum BaoCommand {
 
 #[derive(Debug, Args)]
 #[command(after_long_help = "\
-Example:
+Examples:
   svault bao rotate cluster.record --addr http://127.0.0.1:8200 --token-file root.token \\
       --key-file alice.key --key-file bob.key --shares-out new-keys/
+  svault bao rotate cluster.record --addr http://127.0.0.1:8200 --token-file root.token \\
+      --key-file alice.key --key-file bob.key     # new keys typed back at the terminal
 
 OpenBao's new keys are combined in memory and never printed or stored. The new keys
 take effect only when OpenBao has accepted a threshold of the officers' read-back
@@ -78,9 +80,11 @@ struct RotateArgs {
     /// An officer of the new split (repeatable; default: RECORD's officers).
     #[arg(long = "officer", value_name = "NAME")]
     officers: Vec<String>,
-    /// Directory for the new key files, DIR/NAME.key (new files, mode 0600).
+    /// Directory for the new key files, DIR/NAME.key (new files, mode 0600); without
+    /// it, each officer is shown their new key at the terminal and types it back (echo
+    /// off).
     #[arg(long, value_name = "DIR")]
-    shares_out: PathBuf,
+    shares_out: Option<PathBuf>,
     /// For a cluster whose keys svault never saw (OpenBao's own): RECORD is created,
     /// the --key-file keys are OpenBao's current keys (checked by OpenBao alone), and
     /// --threshold and --officer are required.
@@ -363,8 +367,17 @@ fn run_init_with(
     let mut verified: Vec<Accepted> = Vec::new();
     if dir.is_none() {
         let count = fresh.issued().len();
-        for n in 0..count {
-            verified.push(interactive_key(console, &fresh, n)?);
+        for (n, issued) in fresh.issued().iter().enumerate() {
+            let officer = issued.officer.as_str();
+            let verify = |read| fresh.verify(officer, read).map_err(|e| e.to_string());
+            let accepted = interactive_key(console, officer, &issued.key, (n, count), &verify)
+                .map_err(|e| {
+                    init_failure(InitError::ReadBack {
+                        officer: officer.to_owned(),
+                        reason: e.reason(),
+                    })
+                })?;
+            verified.push(accepted);
         }
     }
     for (issued, path) in fresh.issued().iter().zip(&key_paths) {
@@ -475,52 +488,60 @@ fn grouped(hex: &str) -> Zeroizing<String> {
     out
 }
 
-/// Officer `n` of the ceremony at the terminal: their key is shown, they write it down,
-/// the screen is cleared, and they type it back (echo off) until it matches.
+/// Why an officer's key could not be typed back at the terminal.
+enum Entry {
+    /// The terminal failed.
+    Io(std::io::Error),
+    /// The officer (or someone) ended the input.
+    Interrupted,
+}
+
+impl Entry {
+    /// The reason, as the ceremony's error states it.
+    fn reason(&self) -> String {
+        match self {
+            Entry::Io(e) => format!("the terminal failed: {e}"),
+            Entry::Interrupted => "the ceremony was interrupted".into(),
+        }
+    }
+}
+
+/// Officer `n` of `count` in a ceremony at the terminal: their key is shown, they write it
+/// down, the screen is cleared, and they type it back (echo off) until `verify` accepts
+/// it (init and rotate pass their own check against what OpenBao issued).
 fn interactive_key(
     console: &mut dyn Console,
-    fresh: &init::Fresh,
-    n: usize,
-) -> Result<Accepted, Failure> {
-    let io = |e: std::io::Error| Failure::io(format!("the terminal failed: {e}"));
-    let all = fresh.issued();
-    let Some(issued) = all.get(n) else {
-        return Err(Failure::new(format!("no officer number {}", n + 1)));
-    };
-    let officer = issued.officer.as_str();
-    let interrupted = || {
-        init_failure(InitError::ReadBack {
-            officer: officer.to_owned(),
-            reason: "the ceremony was interrupted".into(),
-        })
-    };
-    let shown = key::to_hex(&issued.key);
-    super::ceremony::clear(console).map_err(io)?;
+    officer: &str,
+    issued: &Share,
+    (n, count): (usize, usize),
+    verify: &dyn Fn(Share) -> Result<Accepted, String>,
+) -> Result<Accepted, Entry> {
+    let shown = key::to_hex(issued);
+    super::ceremony::clear(console).map_err(Entry::Io)?;
     console
         .say(&format!(
-            "Officer {officer} ({} of {}): only {officer} may look at the screen now.",
-            n + 1,
-            all.len()
+            "Officer {officer} ({} of {count}): only {officer} may look at the screen now.",
+            n + 1
         ))
-        .map_err(io)?;
+        .map_err(Entry::Io)?;
     console
         .say("Your OpenBao unseal key (66 hex characters in 11 groups). Write it down:")
-        .map_err(io)?;
+        .map_err(Entry::Io)?;
     console
         .say(&format!("  {}", grouped(&shown).as_str()))
-        .map_err(io)?;
+        .map_err(Entry::Io)?;
     if console
         .read_line("Press Enter once your copy is written down (the screen will be cleared).")
-        .map_err(io)?
+        .map_err(Entry::Io)?
         .is_none()
     {
-        return Err(interrupted());
+        return Err(Entry::Interrupted);
     }
-    super::ceremony::clear(console).map_err(io)?;
+    super::ceremony::clear(console).map_err(Entry::Io)?;
     loop {
         let prompt = format!("{officer}, type your key from your copy (echo is off):");
-        let Some(typed) = console.read_hidden(&prompt).map_err(io)? else {
-            return Err(interrupted());
+        let Some(typed) = console.read_hidden(&prompt).map_err(Entry::Io)? else {
+            return Err(Entry::Interrupted);
         };
         let compact: Zeroizing<String> = Zeroizing::new(
             typed
@@ -532,12 +553,12 @@ fn interactive_key(
         let label = format!("{officer}'s typed key");
         let outcome = key::parse_text(&compact, &label)
             .map_err(|e| e.to_string())
-            .and_then(|read| fresh.verify(officer, read).map_err(|_| String::new()));
+            .and_then(|read| verify(read).map_err(|_| String::new()));
         match outcome {
             Ok(accepted) => {
                 console
                     .say(&format!("{officer}: your key matches."))
-                    .map_err(io)?;
+                    .map_err(Entry::Io)?;
                 return Ok(accepted);
             }
             Err(reason) => {
@@ -556,7 +577,7 @@ fn interactive_key(
                     .say(&format!(
                         "{officer}: {why}; correct your copy and type the whole key again."
                     ))
-                    .map_err(io)?;
+                    .map_err(Entry::Io)?;
             }
         }
     }
@@ -840,6 +861,23 @@ fn read_token(path: &Path) -> Result<Zeroizing<String>, Failure> {
 }
 
 fn run_rotate(args: RotateArgs) -> Result<Zeroizing<String>, Failure> {
+    let stdin_terminal = std::io::stdin().is_terminal();
+    run_rotate_with(args, &mut super::quorum::terminal(), stdin_terminal)
+}
+
+/// `svault bao rotate` with a given console; without `--shares-out` each officer is shown
+/// their new key on it and types it back (only when `stdin_terminal`).
+fn run_rotate_with(
+    args: RotateArgs,
+    console: &mut dyn Console,
+    stdin_terminal: bool,
+) -> Result<Zeroizing<String>, Failure> {
+    if args.shares_out.is_none() && !(stdin_terminal && console.is_interactive()) {
+        return Err(Failure::usage(
+            "no terminal for the ceremony: give --shares-out DIR (each officer's new key is \
+             written there, read back and verified); nothing was sent",
+        ));
+    }
     let record = if args.adopt {
         must_not_exist(&args.record, "the record")?;
         if args.threshold.is_none() || args.officers.is_empty() {
@@ -871,20 +909,22 @@ fn run_rotate(args: RotateArgs) -> Result<Zeroizing<String>, Failure> {
     rotate::check_rotation_plan(&plan).map_err(rotate_failure)?;
     let token = read_token(&args.token_file)?;
     let nodes = args.nodes.nodes()?;
-    let dir = args.shares_out.as_path();
-    if !dir.is_dir() {
-        return Err(Failure::io(format!(
-            "{} is not a directory; create it first (nothing was sent)",
-            dir.display()
-        )));
-    }
-    let key_paths: Vec<PathBuf> = plan
-        .officers
-        .iter()
-        .map(|o| dir.join(format!("{o}.key")))
-        .collect();
-    for path in &key_paths {
-        must_not_exist(path, "the key file")?;
+    let mut key_paths: Vec<PathBuf> = Vec::new();
+    if let Some(dir) = &args.shares_out {
+        if !dir.is_dir() {
+            return Err(Failure::io(format!(
+                "{} is not a directory; create it first (nothing was sent)",
+                dir.display()
+            )));
+        }
+        key_paths = plan
+            .officers
+            .iter()
+            .map(|o| dir.join(format!("{o}.key")))
+            .collect();
+        for path in &key_paths {
+            must_not_exist(path, "the key file")?;
+        }
     }
     let mut keys = Vec::new();
     for file in &args.key_files {
@@ -923,6 +963,20 @@ fn run_rotate(args: RotateArgs) -> Result<Zeroizing<String>, Failure> {
     let mut staged = Staged::new();
     let mut verified: Vec<Accepted> = Vec::new();
     let mut failed = None;
+    if args.shares_out.is_none() {
+        let count = rotating.issued().len();
+        for (n, issued) in rotating.issued().iter().enumerate() {
+            let officer = issued.officer.as_str();
+            let verify = |read| rotating.verify(officer, read);
+            match interactive_key(console, officer, &issued.key, (n, count), &verify) {
+                Ok(accepted) => verified.push(accepted),
+                Err(e) => {
+                    failed = Some(format!("{officer}: {}", e.reason()));
+                    break;
+                }
+            }
+        }
+    }
     for (issued, path) in rotating.issued().iter().zip(&key_paths) {
         let text = key::file_text(&issued.officer, &issued.key, cluster_id.as_deref());
         let read = staged
@@ -982,6 +1036,11 @@ fn run_rotate(args: RotateArgs) -> Result<Zeroizing<String>, Failure> {
             left.join(", ")
         )));
     }
+    if key_paths.is_empty() {
+        for officer in &plan.officers {
+            let _ = writeln!(out, "officer {officer}: key verified (typed back)");
+        }
+    }
     for (officer, path) in plan.officers.iter().zip(&key_paths) {
         let _ = writeln!(out, "officer {officer}: key verified, {}", path.display());
     }
@@ -1010,7 +1069,7 @@ fn run_rotate(args: RotateArgs) -> Result<Zeroizing<String>, Failure> {
             .and_then(|()| unsealed.save().map_err(|e| error_chain(&e)));
         if let Err(e) = stored {
             return Err(Failure::io(format!(
-                "{out}the rotation took effect and the key files and record were written, \
+                "{out}the rotation took effect and the new keys and record are in place, \
                  but the vault {} could not be updated: {e}. Its {} still holds the old \
                  unseal key, which the agent can no longer use: combine a threshold of the \
                  new keys (`svault shamir combine`) and store the result as that credential \
