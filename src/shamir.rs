@@ -837,9 +837,9 @@ fn lagrange_at(xs: &[u8], at: u8) -> Vec<u8> {
 /// reseeds it from the OS every 64 KiB of output and after a `fork`. Each
 /// `CoefficientRng::new` takes exactly one 32-byte output `T` of the source (so every
 /// split's `T` is computed after the fork check), and keys AES-256 in counter mode
-/// (128-bit big-endian counter from zero, as NIST's CTR_DRBG generates) with `K ⊕ T`: the
-/// first 32 bytes of that stream become the thread's next `K`, the rest is this split's
-/// coefficients. So:
+/// (128-bit big-endian counter from zero) with `K ⊕ T`: the first 32 bytes of that
+/// stream become the thread's next `K` (fast key erasure, in the style of CTR_DRBG but
+/// not SP 800-90A's construction), the rest is this split's coefficients. So:
 ///
 /// - every split's key is as unpredictable as the OS-seeded source;
 /// - `K` and the source's key are replaced at every split (fast key erasure): memory read
@@ -862,6 +862,14 @@ pub struct CoefficientRng {
 }
 
 type Keystream = ctr::Ctr128BE<aes::Aes256Enc>;
+
+// The keystream's round keys (the first two are the split key itself) and buffer must be
+// wiped when it is dropped: this stops the build if a feature change (the `aes` crate's
+// `zeroize` is off by default) ever leaves them behind.
+const _: fn() = || {
+    fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+    wiped_on_drop::<Keystream>();
+};
 
 /// The keystream one key may give: 2^32 AES blocks (64 GiB). After q blocks the
 /// keystream is within q² / 2^129 of uniform (a random permutation against a random

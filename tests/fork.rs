@@ -27,10 +27,14 @@ fn parent_and_child_draw_different_coefficients_after_a_fork() {
         // a lock at the fork.
         match unsafe { fork() }.unwrap() {
             ForkResult::Child => {
-                let bytes = draw();
-                let ok = write(&writer, &bytes)
-                    .map(|n| n == bytes.len())
-                    .unwrap_or(false);
+                // A panic must not unwind into the test harness's copy in this process.
+                let ok = std::panic::catch_unwind(|| {
+                    let bytes = draw();
+                    write(&writer, &bytes)
+                        .map(|n| n == bytes.len())
+                        .unwrap_or(false)
+                })
+                .unwrap_or(false);
                 // SAFETY: ends the child without running the parent's exit handlers.
                 unsafe { nix::libc::_exit(if ok { 0 } else { 1 }) }
             }
