@@ -293,6 +293,28 @@ fn must_not_exist(path: &Path, what: &str) -> Result<(), Failure> {
     Ok(())
 }
 
+/// DIR/NAME.key for each officer when the keys go to `dir` (none at the terminal),
+/// checked before anything is sent: `dir` is a directory and no key file exists yet.
+fn new_key_paths(dir: Option<&Path>, officers: &[String]) -> Result<Vec<PathBuf>, Failure> {
+    let Some(dir) = dir else {
+        return Ok(Vec::new());
+    };
+    if !dir.is_dir() {
+        return Err(Failure::io(format!(
+            "{} is not a directory; create it first (nothing was sent)",
+            dir.display()
+        )));
+    }
+    let paths: Vec<PathBuf> = officers
+        .iter()
+        .map(|o| dir.join(format!("{o}.key")))
+        .collect();
+    for path in &paths {
+        must_not_exist(path, "the key file")?;
+    }
+    Ok(paths)
+}
+
 fn run_init(args: InitArgs) -> Result<Zeroizing<String>, Failure> {
     let stdin_terminal = std::io::stdin().is_terminal();
     run_init_with(args, &mut super::quorum::terminal(), stdin_terminal)
@@ -325,23 +347,7 @@ fn run_init_with(
     if let Some(path) = &args.root_token_out {
         must_not_exist(path, "the root token file")?;
     }
-    let mut key_paths: Vec<PathBuf> = Vec::new();
-    if let Some(dir) = dir {
-        if !dir.is_dir() {
-            return Err(Failure::io(format!(
-                "{} is not a directory; create it first (nothing was sent)",
-                dir.display()
-            )));
-        }
-        key_paths = args
-            .officers
-            .iter()
-            .map(|o| dir.join(format!("{o}.key")))
-            .collect();
-        for path in &key_paths {
-            must_not_exist(path, "the key file")?;
-        }
-    }
+    let key_paths = new_key_paths(dir, &args.officers)?;
 
     // The vault's quorum is gathered before OpenBao is touched.
     let mut vault = match &args.vault {
@@ -909,23 +915,7 @@ fn run_rotate_with(
     rotate::check_rotation_plan(&plan).map_err(rotate_failure)?;
     let token = read_token(&args.token_file)?;
     let nodes = args.nodes.nodes()?;
-    let mut key_paths: Vec<PathBuf> = Vec::new();
-    if let Some(dir) = &args.shares_out {
-        if !dir.is_dir() {
-            return Err(Failure::io(format!(
-                "{} is not a directory; create it first (nothing was sent)",
-                dir.display()
-            )));
-        }
-        key_paths = plan
-            .officers
-            .iter()
-            .map(|o| dir.join(format!("{o}.key")))
-            .collect();
-        for path in &key_paths {
-            must_not_exist(path, "the key file")?;
-        }
-    }
+    let key_paths = new_key_paths(args.shares_out.as_deref(), &plan.officers)?;
     let mut keys = Vec::new();
     for file in &args.key_files {
         let label = if record.is_some() {
