@@ -238,15 +238,19 @@ pub enum RotationVerify {
     Complete,
 }
 
-/// `{"key": HEX, "nonce": NONCE}` in a wiped buffer.
-fn key_body(key: &Share, nonce: &str) -> Zeroizing<String> {
+/// `{"key": HEX}`, or with a nonce `{"key": HEX, "nonce": NONCE}`, in a wiped buffer.
+fn key_body(key: &Share, nonce: Option<&str>) -> Zeroizing<String> {
     let hex = unseal_key::encode(key, Format::Hex);
-    let nonce = serde_json::Value::from(nonce).to_string();
-    let mut body = Zeroizing::new(String::with_capacity(hex.len() + nonce.len() + 24));
+    let nonce = nonce.map(|n| serde_json::Value::from(n).to_string());
+    let extra = nonce.as_ref().map_or(0, String::len);
+    let mut body = Zeroizing::new(String::with_capacity(hex.len() + extra + 24));
     body.push_str("{\"key\":\"");
     body.push_str(&hex);
-    body.push_str("\",\"nonce\":");
-    body.push_str(&nonce);
+    body.push('"');
+    if let Some(nonce) = &nonce {
+        body.push_str(",\"nonce\":");
+        body.push_str(nonce);
+    }
     body.push('}');
     body
 }
@@ -515,11 +519,7 @@ impl Node {
     /// (OpenBao then discards its progress).
     pub fn submit(&self, key: &Share) -> Result<SealStatus, NodeError> {
         let what = "sys/unseal";
-        let hex = unseal_key::encode(key, Format::Hex);
-        let mut body = Zeroizing::new(String::with_capacity(hex.len() + 12));
-        body.push_str("{\"key\":\"");
-        body.push_str(&hex);
-        body.push_str("\"}");
+        let body = key_body(key, None);
         let text = self.request(what, "PUT", "sys/unseal", None, Some(&body))?;
         serde_json::from_str(&text).map_err(|e| self.bad(what, e))
     }
@@ -589,7 +589,7 @@ impl Node {
         nonce: &str,
     ) -> Result<RotationUpdate, NodeError> {
         let what = "sys/rotate/root/update";
-        let body = key_body(key, nonce);
+        let body = key_body(key, Some(nonce));
         let text = self.request(
             what,
             "PUT",
@@ -597,9 +597,7 @@ impl Node {
             Some(token),
             Some(&body),
         )?;
-        let answer: Data<UpdateAnswer> =
-            serde_json::from_str(&text).map_err(|e| self.bad(what, e))?;
-        let answer = &answer.data;
+        let answer: UpdateAnswer = self.data(what, &text)?;
         if !answer.complete {
             return Ok(RotationUpdate::Progress(answer.progress));
         }
@@ -627,7 +625,7 @@ impl Node {
         nonce: &str,
     ) -> Result<RotationVerify, NodeError> {
         let what = "sys/rotate/root/verify";
-        let body = key_body(key, nonce);
+        let body = key_body(key, Some(nonce));
         let text = self.request(
             what,
             "PUT",
@@ -635,12 +633,11 @@ impl Node {
             Some(token),
             Some(&body),
         )?;
-        let answer: Data<VerifyAnswer> =
-            serde_json::from_str(&text).map_err(|e| self.bad(what, e))?;
-        Ok(if answer.data.complete {
+        let answer: VerifyAnswer = self.data(what, &text)?;
+        Ok(if answer.complete {
             RotationVerify::Complete
         } else {
-            RotationVerify::Progress(answer.data.progress)
+            RotationVerify::Progress(answer.progress)
         })
     }
 
@@ -701,6 +698,16 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
+
+    #[test]
+    fn key_bodies_are_json_with_and_without_a_nonce() {
+        let key = Share::new(7, vec![0xab; 32]);
+        let hex = unseal_key::encode(&key, Format::Hex);
+        let plain: serde_json::Value = serde_json::from_str(&key_body(&key, None)).unwrap();
+        assert_eq!(plain, json!({ "key": &*hex }));
+        let with: serde_json::Value = serde_json::from_str(&key_body(&key, Some("n\"1"))).unwrap();
+        assert_eq!(with, json!({ "key": &*hex, "nonce": "n\"1" }));
+    }
 
     #[test]
     fn loopback_hosts_are_recognised() {
