@@ -21,6 +21,7 @@ use svault::ceremony::{self, CeremonyError, Verified};
 use svault::health::{DrillKind, DrillRecord};
 use svault::prompt::{Console, read_passphrase_file, read_share_file};
 use svault::share::slip39::{self, Slip39Share};
+use svault::vault::drill::DrillKey;
 use svault::vault::format::to_hex;
 use svault::vault::{
     Draft, GroupPlan, Header, IssuedShare, OfficerPlan, Plan, Sealed, SlotParams, backup_path,
@@ -1144,27 +1145,23 @@ pub fn run_add_officer_with(
         position(&new_header, &issued.share)
     );
     // Typed back at the terminal: the new officer's first drill (the quorum's were
-    // recorded by the unseal).
+    // recorded by the unseal). `v` was checked against their commitment by
+    // `prove_added`, so its drill key is theirs.
     if matches!(mode, Mode::Interactive(_)) {
-        let records: Vec<_> = vault
-            .drill_keys()
-            .into_iter()
-            .filter(|(officer, _)| *officer == args.name)
-            .filter_map(|(officer, key)| {
-                let header = vault.header();
-                DrillRecord::sign(
-                    header.vault_id.0,
-                    header.split.identifier,
-                    &officer,
-                    DrillKind::Share,
-                    now(),
-                    &key,
-                )
-                // Refused only for a name no header could hold, and this one is in it.
-                .ok()
-            })
-            .take(1)
-            .collect();
+        let header = vault.header();
+        let key = DrillKey::derive(v.share(), &header.vault_id.0, &args.name);
+        let records: Vec<DrillRecord> = DrillRecord::sign(
+            header.vault_id.0,
+            header.split.identifier,
+            &args.name,
+            DrillKind::Share,
+            now(),
+            &key,
+        )
+        // Refused only for a name no header could hold, and this one is in it.
+        .ok()
+        .into_iter()
+        .collect();
         out.push_str(&super::health::record_ceremony(&vault_path, &records));
     } else {
         out.push_str(&super::health::no_ceremony_drills(
